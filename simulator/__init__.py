@@ -8,7 +8,7 @@ deterministic.
 
 >>> r = handle({"op": "quote", "profile": {"turnover": 800000, "sector": "services"}})
 >>> r["ok"], r["result"]["formula"], r["result"]["premium"]["total"]
-(True, 'essentielle', '1282.51')
+(True, 'essentielle', '1282.46')
 >>> handle({"op": "fly"})["error"]["code"]
 'unknown_operation'
 """

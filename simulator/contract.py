@@ -63,6 +63,10 @@ def handle(request: Any) -> dict[str, Any]:
         if not isinstance(op, str) or op not in OPERATIONS:
             raise UnknownOperation("op", "opération inconnue ; opérations : " + ", ".join(OPERATIONS))
         version = body.get("tariff_version")
+        terms = body.get("terms")
+        if version is None and op == "settle" and isinstance(terms, Mapping):
+            # Frozen terms are settled under the tariff they were priced with.
+            version = terms.get("tariff_version")
         if version is not None and not isinstance(version, str):
             raise InvalidType("tariff_version", "doit être une chaîne de caractères")
         tariff = load_tariff(version)

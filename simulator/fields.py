@@ -63,6 +63,8 @@ def fmt_number(value: Decimal | int) -> str:
 
 def require_object(value: Any, path: str) -> Mapping[str, Any]:
     """``value`` as a JSON object, or an error on ``path``."""
+    if value is None and path:
+        raise MissingField(path, "champ obligatoire")
     if not isinstance(value, Mapping):
         if not path:
             raise InvalidRequest("", "la requête doit être un objet JSON")

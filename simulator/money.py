@@ -7,6 +7,8 @@ Decimal('10.01')
 (Decimal('1220.80'), Decimal('101.73'))
 >>> p.as_dict()["total"]
 '1220.80'
+>>> fr_money(Decimal("12345.5")) == "12\u202f345,50\u00a0€"
+True
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-__all__ = ["CENT", "ZERO", "cents", "euros_up", "money_str", "Premium"]
+__all__ = ["CENT", "ZERO", "cents", "euros_up", "money_str", "fr_money", "Premium"]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+_THIN_SPACE = "\u202f"  # French thousands separator
+_NO_BREAK_SPACE = "\u00a0"  # keeps the amount and its currency on one line
 
 
 def cents(amount: Decimal) -> Decimal:
@@ -33,6 +37,18 @@ def euros_up(amount: Decimal, step: Decimal) -> Decimal:
 def money_str(amount: Decimal) -> str:
     """The JSON form of an amount: a string with exactly two decimals."""
     return str(cents(amount))
+
+
+def fr_money(amount: Decimal) -> str:
+    """An amount as French text: ``Decimal('12345.5')`` -> ``12 345,50 €`` (narrow no-break spaces)."""
+    whole, frac = money_str(amount).split(".")
+    sign = "-" if whole.startswith("-") else ""
+    digits = whole.lstrip("-")
+    groups = []
+    while digits:
+        groups.insert(0, digits[-3:])
+        digits = digits[:-3]
+    return sign + _THIN_SPACE.join(groups) + "," + frac + _NO_BREAK_SPACE + "€"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,386 @@
+"""CPython and Pyodide-in-Node must answer every request with the same bytes.
+
+All requests go through one Node process (Pyodide takes seconds to start);
+each request is then its own test case, named after the request. Request
+texts are fixed here, so both runtimes parse exactly the same text.
+
+Without ``node_modules/pyodide`` (or ``node``) the test is skipped, except
+under CI (``CI`` set), where it fails: CI installs them with ``npm ci``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RUNNER = REPO / "tests" / "pyodide_node" / "run.mjs"
+PYODIDE_DIR = REPO / "node_modules" / "pyodide"
+DATA_DIR = REPO / "tests" / "data"
+TARIFF_DIR = REPO / "simulator" / "tariffs"
+NODE_TIMEOUT_S = 600
+
+
+def _text(request: Any) -> str:
+    # ASCII escapes keep the texts exact through any file or pipe encoding.
+    return json.dumps(request, ensure_ascii=True)
+
+
+TYPICAL_PROFILE: dict[str, Any] = {
+    "turnover": 1200000,
+    "b2b_share": 0.8,
+    "sector": "services",
+    "export": {"eu": 0.1, "world": 0.05},
+    "buyers_count": 30,
+    "top_buyers": [
+        {"name": "Alpha", "share": 0.25, "grade": 4},
+        {"name": "Beta", "share": 0.12},
+        {"name": "Gamma", "share": 0.08},
+    ],
+    "payment_terms_days": 45,
+    "past_losses": 8000,
+    "company_age_years": 6,
+}
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "typical": TYPICAL_PROFILE,
+    "minimal": {"turnover": 800000, "sector": "services"},
+    "strings": {"turnover": "450000.50", "sector": "it", "b2b_share": "0,9", "past_losses": "0"},
+    "young-construction-concentrated": {
+        "turnover": 350000,
+        "sector": "construction",
+        "buyers_count": 4,
+        "top_buyers": [
+            {"name": "Mairie de Lyon", "share": 0.45, "grade": 2},
+            {"name": "SCI Durand", "share": 0.3},
+        ],
+        "payment_terms_days": 60,
+        "company_age_years": 1.5,
+        "past_losses": 25000,
+    },
+    "exporter-world": {
+        "turnover": 4800000,
+        "sector": "wholesale",
+        "b2b_share": 0.95,
+        "export": {"eu": 0.35, "world": 0.4},
+        "buyers_count": 140,
+        "top_buyers": [
+            {"name": "Hamburg Handel GmbH", "share": 0.15, "grade": 3, "zone": "eu"},
+            {"name": "Société Générale d'Équipement", "share": 0.1, "grade": 7},
+            {"name": "Shanghai 贸易", "share": 0.09, "grade": 6, "zone": "world"},
+        ],
+        "payment_terms_days": 90,
+        "company_age_years": 22,
+    },
+    "public-and-tiny": {
+        "turnover": 60000,
+        "sector": "health",
+        "b2b_share": 0.5,
+        "public_share": 0.4,
+        "buyers_count": 3,
+        "payment_terms_days": 30,
+        "company_age_years": 0,
+    },
+}
+
+
+def _formulas() -> dict[str, Any]:
+    """Formula definitions of every shipped tariff file (read as data, not via the engine)."""
+    formulas: dict[str, Any] = {}
+    for path in sorted(TARIFF_DIR.glob("*.json")):
+        formulas.update(json.loads(path.read_text("utf-8")).get("formulas", {}))
+    return formulas or dict.fromkeys(("essentielle", "selection", "tout_compris"), {})
+
+
+def _bound_options(spec: dict[str, Any], bound: str) -> dict[str, Any]:
+    """Every numeric option of a formula at its ``min`` or ``max``."""
+    return {
+        key: value[bound]
+        for key, value in spec.get("options", {}).items()
+        if isinstance(value, dict) and bound in value
+    }
+
+
+def _portfolio_buyers(count: int, seed: int) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    return [
+        {
+            "name": f"B{i + 1}",
+            "exposure": f"{rng.uniform(2000, 60000):.2f}",
+            "pd": f"{rng.uniform(0.003, 0.06):.4f}",
+        }
+        for i in range(count)
+    ]
+
+
+def _worked_examples() -> list[tuple[str, str]]:
+    """Requests of the worked examples in tests/data (their own tests check them)."""
+    cases = []
+    for path in sorted(DATA_DIR.glob("*.json")):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue  # a broken example fails in the tests that own it
+        if isinstance(data, dict) and "request" in data:
+            cases.append((f"data/{path.name}", _text(data["request"])))
+    return cases
+
+
+def build_requests() -> list[tuple[str, str]]:
+    """(name, request text) pairs: every operation, edge values and errors."""
+    cases: list[tuple[str, str]] = []
+
+    def add(name: str, request: Any) -> None:
+        cases.append((name, request if isinstance(request, str) else _text(request)))
+
+    for name, profile in PROFILES.items():
+        add(f"compare/{name}", {"op": "compare", "profile": profile})
+    add("compare/typical-options", {"op": "compare", "profile": TYPICAL_PROFILE, "options": {}})
+    add("compare/tariff-version", {"op": "compare", "profile": TYPICAL_PROFILE, "tariff_version": "2026.1"})
+
+    for formula, spec in _formulas().items():
+        add(f"quote/{formula}", {"op": "quote", "profile": TYPICAL_PROFILE, "options": {"formula": formula}})
+        for bound in ("min", "max"):
+            options = {"formula": formula, **_bound_options(spec, bound)}
+            add(
+                f"quote/{formula}-{bound}",
+                {"op": "quote", "profile": PROFILES["exporter-world"], "options": options},
+            )
+        add(
+            f"quote/{formula}-monthly",
+            {
+                "op": "quote",
+                "profile": PROFILES["young-construction-concentrated"],
+                "options": {"formula": formula, "payment": "monthly"},
+            },
+        )
+    add("quote/default-formula", {"op": "quote", "profile": PROFILES["minimal"]})
+
+    # Settlement shapes follow the brief; the worked examples in tests/data
+    # carry the final ones.
+    terms = {"formula": "essentielle", "indemnity_pct": "60", "deductible": "500", "liability_multiple": "20"}
+    invoice = {
+        "buyer": "Alpha",
+        "amount": "12000.00",
+        "invoice_date": "2026-02-10",
+        "due_date": "2026-03-27",
+        "event": "insolvency",
+        "event_date": "2026-05-04",
+        "declared_on": "2026-05-12",
+    }
+    late = {**invoice, "amount": "3999.99", "event": "protracted_default", "declared_on": "2026-09-30"}
+    add("settle/one-invoice", {"op": "settle", "terms": terms, "invoices": [invoice], "paid_this_year": "0"})
+    add(
+        "settle/two-invoices",
+        {"op": "settle", "terms": terms, "invoices": [invoice, late], "paid_this_year": "15000"},
+    )
+    add(
+        "settle/tout-compris",
+        {
+            "op": "settle",
+            "terms": {**terms, "formula": "tout_compris", "indemnity_pct": "85"},
+            "invoices": [invoice],
+            "paid_this_year": "0",
+        },
+    )
+    add("settle/no-invoices", {"op": "settle", "terms": terms, "invoices": [], "paid_this_year": "0"})
+
+    small = [
+        {"name": "B1", "exposure": "12000", "pd": "0.02"},
+        {"name": "B2", "exposure": "8000", "pd": "0.05"},
+        {"name": "B3", "exposure": "30000.50", "pd": "0.01"},
+    ]
+    add(
+        "portfolio/three-buyers",
+        {"op": "portfolio", "profile": TYPICAL_PROFILE, "buyers": small, "cash_cushion": "50000"},
+    )
+    add(
+        "portfolio/one-buyer",
+        {"op": "portfolio", "profile": PROFILES["minimal"], "buyers": small[:1], "cash_cushion": "0"},
+    )
+    add(
+        "portfolio/200-buyers",
+        {
+            "op": "portfolio",
+            "profile": TYPICAL_PROFILE,
+            "buyers": _portfolio_buyers(200, 42),
+            "cash_cushion": "80000",
+        },
+    )
+    add(
+        "portfolio/50-buyers-seed7",
+        {
+            "op": "portfolio",
+            "profile": PROFILES["exporter-world"],
+            "buyers": _portfolio_buyers(50, 7),
+            "cash_cushion": "20000",
+        },
+    )
+    add("portfolio/from-profile", {"op": "portfolio", "profile": TYPICAL_PROFILE, "cash_cushion": "50000"})
+
+    # Errors: each must be the same error, message and field on both runtimes.
+    add("error/unknown-op", {"op": "fly"})
+    add("error/missing-op", {"profile": PROFILES["minimal"]})
+    add("error/op-not-string", {"op": ["quote"]})
+    add("error/unknown-field", {"op": "quote", "profile": {**PROFILES["minimal"], "colour": "blue"}})
+    add("error/negative-turnover", {"op": "quote", "profile": {"turnover": -5, "sector": "services"}})
+    add("error/bool-turnover", {"op": "compare", "profile": {"turnover": True, "sector": "services"}})
+    add("error/unknown-sector", {"op": "compare", "profile": {"turnover": 500000, "sector": "bakery"}})
+    add(
+        "error/shares-over-100",
+        {"op": "compare", "profile": {**TYPICAL_PROFILE, "export": {"eu": 0.7, "world": 0.6}}},
+    )
+    add(
+        "error/option-out-of-range",
+        {
+            "op": "quote",
+            "profile": TYPICAL_PROFILE,
+            "options": {"formula": "essentielle", "indemnity_pct": 99},
+        },
+    )
+    add("error/unknown-tariff", {"op": "quote", "profile": PROFILES["minimal"], "tariff_version": "1999.1"})
+    add("error/tariff-not-string", {"op": "quote", "profile": PROFILES["minimal"], "tariff_version": 2026.1})
+    add(
+        "error/bad-pd",
+        {
+            "op": "portfolio",
+            "profile": TYPICAL_PROFILE,
+            "buyers": [{"name": "X", "exposure": "100", "pd": "1.5"}],
+            "cash_cushion": "0",
+        },
+    )
+    add(
+        "error/bad-date",
+        {
+            "op": "settle",
+            "terms": terms,
+            "invoices": [{**invoice, "invoice_date": "2026-02-30"}],
+            "paid_this_year": "0",
+        },
+    )
+    add("json/invalid-text", '{"op": "quote", "profile": ')
+    add("json/trailing-comma", '{"op": "fly",}')
+    add("json/empty-text", "")
+    add("json/not-object", "[1, 2, 3]")
+    add("json/null", "null")
+    add("json/nan-literal", '{"op": "quote", "profile": {"turnover": NaN, "sector": "services"}}')
+    add("json/huge-exponent", '{"op": "quote", "profile": {"turnover": 1e400, "sector": "services"}}')
+    add(
+        "json/5000-digit-int",
+        '{"op": "quote", "profile": {"turnover": ' + "9" * 5000 + ', "sector": "services"}}',
+    )
+    add("json/duplicate-keys", '{"op": "fly", "op": "quote", "profile": {"turnover": 1, "sector": "it"}}')
+    add("json/lone-surrogate", '{"op": "quote", "profile": {"turnover": 1, "sector": "\\ud800"}}')
+    add(
+        "json/whitespace-and-bom-free-unicode",
+        ' \n\t{"op" : "quote" , "profile" : {"turnover" : 2e5 , "sector" : "it"}}\n',
+    )
+    # CPython 3.11 stops at ~1000 levels (RecursionError); Pyodide's json goes
+    # deeper, then overflows the JS stack and dies: requests must not depend on it.
+    add("json/nested-1000", "[" * 1000 + "]" * 1000)
+    add("json/nested-100000", '{"op":' * 100000 + "1" + "}" * 100000)
+
+    cases += _worked_examples()
+    names = [name for name, _ in cases]
+    assert len(set(names)) == len(names), "request names must be unique"
+    return cases
+
+
+REQUESTS = build_requests()
+
+
+def _missing_runtime() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not on PATH"
+    if not (PYODIDE_DIR / "pyodide.mjs").is_file():
+        return f"{PYODIDE_DIR} is missing (run `npm ci`)"
+    return None
+
+
+def _cpython_response(text: str) -> Any:
+    """handle_json's answer, or the raised exception as Pyodide's driver reports it."""
+    import simulator
+
+    try:
+        return simulator.handle_json(text)
+    except Exception as exc:  # a contract breach, reported by the comparison
+        return {"exception": f"{type(exc).__name__}: {exc}"}
+
+
+@pytest.fixture(scope="module")
+def responses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any]]:
+    """CPython's and Pyodide's answers to every request, by request name."""
+    missing = _missing_runtime()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
+        pytest.skip(f"Pyodide runtime unavailable: {missing}")
+    import simulator
+
+    package_dir = Path(simulator.__file__).resolve().parent  # the very code CPython runs
+    requests_file = tmp_path_factory.mktemp("cross_runtime") / "requests.json"
+    requests_file.write_text(json.dumps([text for _, text in REQUESTS], ensure_ascii=True), "ascii")
+    proc = subprocess.run(
+        ["node", str(RUNNER), "run", "--requests", str(requests_file), "--package-dir", str(package_dir)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"run.mjs exited with {proc.returncode}:\n{proc.stderr[-6000:]}")
+    pyodide = json.loads(proc.stdout)
+    assert len(pyodide) == len(REQUESTS), f"run.mjs answered {len(pyodide)} of {len(REQUESTS)} requests"
+    return {
+        name: (_cpython_response(text), answer)
+        for (name, text), answer in zip(REQUESTS, pyodide, strict=True)
+    }
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+
+
+def _difference(cpython: Any, pyodide: Any) -> str:
+    """Where the two answers part, for the failure message."""
+    if not (isinstance(cpython, str) and isinstance(pyodide, str)):
+        return f"CPython: {_shorten(str(cpython), 2000)}\nPyodide: {_shorten(str(pyodide), 2000)}"
+    at = next(
+        (i for i, (a, b) in enumerate(zip(cpython, pyodide)) if a != b), min(len(cpython), len(pyodide))
+    )
+    lines = [
+        f"first difference at character {at}:",
+        f"  CPython: ...{cpython[max(0, at - 60) : at + 60]!r}",
+        f"  Pyodide: ...{pyodide[max(0, at - 60) : at + 60]!r}",
+    ]
+    try:
+        a = json.dumps(json.loads(cpython), indent=1, ensure_ascii=False, sort_keys=True).splitlines()
+        b = json.dumps(json.loads(pyodide), indent=1, ensure_ascii=False, sort_keys=True).splitlines()
+    except ValueError:
+        return "\n".join(lines)
+    diff = list(difflib.unified_diff(a, b, "CPython", "Pyodide", n=2, lineterm=""))
+    if not diff:
+        lines.append("same JSON value, different text (key order or number formatting)")
+    return "\n".join(lines + diff[:80])
+
+
+@pytest.mark.parametrize(("name", "text"), REQUESTS, ids=[name for name, _ in REQUESTS])
+def test_same_bytes_on_cpython_and_pyodide(
+    name: str, text: str, responses: dict[str, tuple[Any, Any]]
+) -> None:
+    cpython, pyodide = responses[name]
+    if cpython != pyodide:
+        pytest.fail(
+            f"request {name!r} answers differ between CPython and Pyodide\n"
+            f"request: {_shorten(text)}\n{_difference(cpython, pyodide)}",
+            pytrace=False,
+        )
