@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 import subprocess
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ def _formulas() -> dict[str, Any]:
     formulas: dict[str, Any] = {}
     for path in sorted(TARIFF_DIR.glob("*.json")):
         formulas.update(json.loads(path.read_text("utf-8")).get("formulas", {}))
-    return formulas or dict.fromkeys(("essentielle", "selection", "tout_compris"), {})
+    return formulas or {name: {} for name in ("essentielle", "selection", "tout_compris")}
 
 
 def _bound_options(spec: dict[str, Any], bound: str) -> dict[str, Any]:
@@ -143,13 +144,31 @@ def build_requests() -> list[tuple[str, str]]:
 
     for name, profile in PROFILES.items():
         add(f"compare/{name}", {"op": "compare", "profile": profile})
-    add("compare/typical-options", {"op": "compare", "profile": TYPICAL_PROFILE, "options": {}})
+    add("compare/typical-no-options", {"op": "compare", "profile": TYPICAL_PROFILE, "options": {}})
+    add(
+        "compare/exporter-with-options",
+        {
+            "op": "compare",
+            "profile": PROFILES["exporter-world"],
+            "options": {
+                "essentielle": {"export_cover": "eu", "deductible": "1000"},
+                "selection": {
+                    "export_cover": "world",
+                    "named_buyers": ["hamburg handel gmbh", "Shanghai 贸易"],
+                },
+                "tout_compris": {"indemnity_pct": "90", "payment": "monthly"},
+            },
+        },
+    )
     add("compare/tariff-version", {"op": "compare", "profile": TYPICAL_PROFILE, "tariff_version": "2026.1"})
 
     for formula, spec in _formulas().items():
         add(f"quote/{formula}", {"op": "quote", "profile": TYPICAL_PROFILE, "options": {"formula": formula}})
+        # The widest export cover each formula allows, so the exporter's named clients are insurable.
+        allowed = spec.get("options", {}).get("export_cover", {}).get("allowed", [])
+        widest = {"export_cover": allowed[-1]} if allowed else {}
         for bound in ("min", "max"):
-            options = {"formula": formula, **_bound_options(spec, bound)}
+            options = {"formula": formula, **_bound_options(spec, bound), **widest}
             add(
                 f"quote/{formula}-{bound}",
                 {"op": "quote", "profile": PROFILES["exporter-world"], "options": options},
@@ -164,30 +183,51 @@ def build_requests() -> list[tuple[str, str]]:
         )
     add("quote/default-formula", {"op": "quote", "profile": PROFILES["minimal"]})
 
-    # Settlement shapes follow the brief; the worked examples in tests/data
-    # carry the final ones.
-    terms = {"formula": "essentielle", "indemnity_pct": "60", "deductible": "500", "liability_multiple": "20"}
-    invoice = {
-        "buyer": "Alpha",
-        "amount": "12000.00",
-        "invoice_date": "2026-02-10",
-        "due_date": "2026-03-27",
-        "event": "insolvency",
-        "event_date": "2026-05-04",
-        "declared_on": "2026-05-12",
+    terms = {
+        "formula": "essentielle",
+        "indemnity_pct": "60",
+        "automatic_cover": True,
+        "automatic_threshold": "7500",
+        "deductible": "500",
+        "max_liability": "30000",
     }
-    late = {**invoice, "amount": "3999.99", "event": "protracted_default", "declared_on": "2026-09-30"}
+    invoice = {
+        "id": "F1",
+        "buyer": "Dupont SARL",
+        "amount": "6000",
+        "invoice_date": "2026-01-10",
+        "due_date": "2026-03-10",
+        "event": {"type": "insolvency", "date": "2026-04-02"},
+        "declared_on": "2026-04-05",
+    }
+    late = {
+        **invoice,
+        "id": "F2",
+        "amount": "3999.99",
+        "event": {"type": "protracted_default"},
+        "declared_on": "2026-09-30",
+    }
+    big = {**invoice, "id": "F3", "buyer": "Alpha", "amount": "48000.00", "vat_included": True}
+    export = {**invoice, "id": "F4", "buyer": {"name": "Hamburg Handel GmbH", "zone": "eu"}, "amount": "9000"}
     add("settle/one-invoice", {"op": "settle", "terms": terms, "invoices": [invoice], "paid_this_year": "0"})
     add(
-        "settle/two-invoices",
-        {"op": "settle", "terms": terms, "invoices": [invoice, late], "paid_this_year": "15000"},
+        "settle/three-invoices-liability-cap",
+        {"op": "settle", "terms": terms, "invoices": [invoice, late, big], "paid_this_year": "15000"},
     )
     add(
-        "settle/tout-compris",
+        "settle/selection-named-limit",
         {
             "op": "settle",
-            "terms": {**terms, "formula": "tout_compris", "indemnity_pct": "85"},
-            "invoices": [invoice],
+            "terms": {
+                **terms,
+                "formula": "selection",
+                "indemnity_pct": "90",
+                "automatic_cover": False,
+                "automatic_threshold": "0",
+                "named_limits": [{"buyer": "Alpha", "limit": "40000"}],
+                "covered_zones": ["france", "eu"],
+            },
+            "invoices": [big, export, invoice],
             "paid_this_year": "0",
         },
     )
@@ -266,6 +306,7 @@ def build_requests() -> list[tuple[str, str]]:
             "paid_this_year": "0",
         },
     )
+    add("error/settle-missing-terms", {"op": "settle", "invoices": [invoice], "paid_this_year": "0"})
     add("json/invalid-text", '{"op": "quote", "profile": ')
     add("json/trailing-comma", '{"op": "fly",}')
     add("json/empty-text", "")
@@ -306,13 +347,20 @@ def _missing_runtime() -> str | None:
 
 
 def _cpython_response(text: str) -> Any:
-    """handle_json's answer, or the raised exception as Pyodide's driver reports it."""
+    """handle_json's answer, or ``{"exception": "Type: message"}`` if it raised."""
     import simulator
 
     try:
         return simulator.handle_json(text)
-    except Exception as exc:  # a contract breach, reported by the comparison
-        return {"exception": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # a contract breach, reported by the test
+        return {"exception": "".join(traceback.format_exception_only(exc)).strip()}
+
+
+def _pyodide_answer(answer: Any) -> Any:
+    """run.mjs's item, with a traceback cut to its last line like CPython's."""
+    if isinstance(answer, dict) and "exception" in answer:
+        return {"exception": answer["exception"].strip().splitlines()[-1], "traceback": answer["exception"]}
+    return answer
 
 
 @pytest.fixture(scope="module")
@@ -341,7 +389,7 @@ def responses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, 
     pyodide = json.loads(proc.stdout)
     assert len(pyodide) == len(REQUESTS), f"run.mjs answered {len(pyodide)} of {len(REQUESTS)} requests"
     return {
-        name: (_cpython_response(text), answer)
+        name: (_cpython_response(text), _pyodide_answer(answer))
         for (name, text), answer in zip(REQUESTS, pyodide, strict=True)
     }
 
@@ -355,7 +403,8 @@ def _difference(cpython: Any, pyodide: Any) -> str:
     if not (isinstance(cpython, str) and isinstance(pyodide, str)):
         return f"CPython: {_shorten(str(cpython), 2000)}\nPyodide: {_shorten(str(pyodide), 2000)}"
     at = next(
-        (i for i, (a, b) in enumerate(zip(cpython, pyodide)) if a != b), min(len(cpython), len(pyodide))
+        (i for i, (a, b) in enumerate(zip(cpython, pyodide, strict=False)) if a != b),
+        min(len(cpython), len(pyodide)),
     )
     lines = [
         f"first difference at character {at}:",
@@ -378,6 +427,16 @@ def test_same_bytes_on_cpython_and_pyodide(
     name: str, text: str, responses: dict[str, tuple[Any, Any]]
 ) -> None:
     cpython, pyodide = responses[name]
+    if (
+        isinstance(cpython, dict)
+        and isinstance(pyodide, dict)
+        and cpython["exception"] == pyodide.get("exception")
+    ):
+        pytest.fail(
+            f"request {name!r}: handle_json raised the same exception on both runtimes (it must answer, "
+            f"never raise)\nrequest: {_shorten(text)}\n{pyodide['traceback']}",
+            pytrace=False,
+        )
     if cpython != pyodide:
         pytest.fail(
             f"request {name!r} answers differ between CPython and Pyodide\n"

@@ -1,0 +1,406 @@
+"""Yearly loss distribution of a client portfolio, with no cover and under each formula.
+
+Each buyer defaults independently within the year with its probability and
+costs its exposure. The distribution of the yearly loss is computed exactly
+on a money grid by convolution (each amount split between its two nearest
+grid points so that means are kept), not sampled: the same request gives
+the same figures on every runtime.
+
+The yearly maximum liability ``C`` couples the buyers: the loss kept is
+``K = U + max(0, I - C)`` where ``U`` is the kept loss before the cap and
+``I`` the total indemnity. Expected values are exact. For the tail we use
+``max(P(U > x), P(G > x + C)) <= P(K > x) <= P(U > x) + min(P(G > x + C), P(I > C))``
+(``G`` the gross loss) and report quantiles from the upper, prudent bound
+with ``cap_bound``, the most the two bounds differ.
+
+>>> from .tariff import load_tariff
+>>> r = portfolio_request({"profile": {"turnover": 600000, "sector": "services",
+...     "buyers_count": 12, "top_buyers": [{"name": "Alpha", "share": 0.3}]},
+...     "cash_cushion": 40000}, load_tariff())
+>>> [o["formula"] for o in r["outcomes"]]
+['none', 'essentielle', 'selection', 'tout_compris']
+>>> none, tc = r["outcomes"][0], r["outcomes"][3]
+>>> Decimal(tc["expected_kept_loss"]) < Decimal(none["expected_kept_loss"])
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from .compare import compare
+from .errors import InvalidCombination
+from .fields import join, read_choice, read_decimal, read_int, read_list, read_str, reject_unknown, require_object
+from .money import ZERO, cents, money_str
+from .options import estimated_outstanding
+from .pricing import Quote
+from .profile import ZONES, Profile, parse_profile
+from .settle import Terms, buyer_blocking, cover_limit, indemnity_due, parse_terms
+from .tariff import FORMULAS, Tariff
+
+__all__ = ["RiskBuyer", "portfolio_request", "profile_buyers", "Distribution"]
+
+_FIELDS = ("op", "tariff_version", "profile", "options", "buyers", "cash_cushion")
+_BUYER_FIELDS = ("name", "exposure", "pd", "grade", "zone")
+_MAX_EXPOSURE = Decimal("100000000")
+_BINOMIAL_CHUNK = 500  # keeps q**n far from underflow for any default probability we accept
+_TINY = 1e-16
+
+
+@dataclass(frozen=True, slots=True)
+class RiskBuyer:
+    """A buyer as the risk model sees it: what it owes at default and how likely that is."""
+
+    name: str
+    exposure: Decimal
+    pd: Decimal
+    zone: str
+    count: int = 1  # identical buyers, convolved at once
+
+
+def _ipow(base: float, n: int) -> float:
+    """``base ** n`` by multiplications only: bit-identical on every libm."""
+    result = 1.0
+    while n:
+        if n & 1:
+            result *= base
+        base *= base
+        n >>= 1
+    return result
+
+
+class Distribution:
+    """Probability masses on ``bins`` grid points ``0, h, 2h, ...`` plus the mass beyond."""
+
+    __slots__ = ("mass", "tail", "bins")
+
+    def __init__(self, bins: int) -> None:
+        self.bins = bins
+        self.mass = [1.0] + [0.0] * (bins - 1)
+        self.tail = 0.0
+
+    def _shifted_sum(self, parts: Sequence[tuple[float, int]]) -> None:
+        """Replace masses by ``sum(weight * shift(mass, k))`` over ``parts``; overflow goes to the tail."""
+        n = self.bins
+        old = self.mass
+        new = [0.0] * n
+        tail = self.tail
+        for weight, shift in parts:
+            if weight == 0.0:
+                continue
+            if shift >= n:
+                tail += weight * math.fsum(old)
+                continue
+            if shift == 0:
+                new = [a + weight * b for a, b in zip(new, old, strict=True)]
+            else:
+                new[shift:] = [a + weight * b for a, b in zip(new[shift:], old[: n - shift], strict=True)]
+                tail += weight * math.fsum(old[n - shift :])
+        self.mass = new
+        self.tail = tail
+
+    def add(self, amount_bins: float, p: float, count: int = 1) -> None:
+        """Convolve with ``count`` independent losses of ``amount_bins`` grid steps, each with probability ``p``."""
+        if p <= 0.0 or amount_bins <= 0.0:
+            return
+        low = int(amount_bins)
+        frac = amount_bins - low
+        if count == 1:
+            self._shifted_sum(((1.0 - p, 0), (p * (1.0 - frac), low), (p * frac, low + 1)))
+            return
+        left = count
+        while left:
+            n = min(left, _BINOMIAL_CHUNK)
+            left -= n
+            q = 1.0 - p
+            term = _ipow(q, n)
+            parts: list[tuple[float, int]] = []
+            cumulative = 0.0
+            for k in range(n + 1):
+                # Split k defaults' total between its two nearest grid points; the mean is kept.
+                total = k * amount_bins
+                k_low = int(total)
+                k_frac = total - k_low
+                parts.append((term * (1.0 - k_frac), k_low))
+                parts.append((term * k_frac, k_low + 1))
+                cumulative += term
+                if 1.0 - cumulative < _TINY or k == n:
+                    break
+                term = term * (n - k) / (k + 1) * p / q
+            self._shifted_sum(parts)
+
+    def survivals(self) -> list[float]:
+        """P(loss > j * h) for every grid point j."""
+        out = [0.0] * self.bins
+        running = self.tail
+        for j in range(self.bins - 1, -1, -1):
+            out[j] = running
+            running += self.mass[j]
+        return out
+
+
+def _at(survival: Sequence[float], index: int, tail: float) -> float:
+    """P(loss > index * h) from a survival list, the tail mass past its end."""
+    return survival[index] if index < len(survival) else tail
+
+
+def _buyer_pd(obj: Mapping[str, Any], path: str, profile: Profile, tariff: Tariff) -> Decimal:
+    if obj.get("pd") is not None:
+        return read_decimal(obj, "pd", path, low=0, high=1)
+    if obj.get("grade") is not None:
+        return tariff["grades"][str(read_int(obj, "grade", path, low=1, high=10))]["pd"]
+    return tariff.sector(profile.sector)["pd"]
+
+
+def _explicit_buyers(raw: list[Any], profile: Profile, tariff: Tariff) -> list[RiskBuyer]:
+    buyers = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        path = join("buyers", i)
+        obj = require_object(item, path)
+        reject_unknown(obj, _BUYER_FIELDS, path)
+        name = read_str(obj, "name", path, max_length=120)
+        if name.casefold() in seen:
+            raise InvalidCombination(join(path, "name"), f"le client « {name} » figure deux fois")
+        seen.add(name.casefold())
+        buyers.append(
+            RiskBuyer(
+                name=name,
+                exposure=read_decimal(obj, "exposure", path, low=0, high=_MAX_EXPOSURE),
+                pd=_buyer_pd(obj, path, profile, tariff),
+                zone=read_choice(obj, "zone", path, ZONES, default="france"),
+            )
+        )
+    return buyers
+
+
+def profile_buyers(profile: Profile, tariff: Tariff) -> list[RiskBuyer]:
+    """Buyers implied by the profile: the top buyers, then the others sharing the rest evenly by zone."""
+    sector_pd = tariff.sector(profile.sector)["pd"]
+    buyers = [
+        RiskBuyer(
+            name=b.name,
+            exposure=cents(estimated_outstanding(b.share * profile.turnover, profile, tariff)),
+            pd=tariff["grades"][str(b.grade)]["pd"] if b.grade else sector_pd,
+            zone=b.zone,
+        )
+        for b in profile.top_buyers
+    ]
+    rest = {
+        z: profile.zone_sales(z) - sum((b.share * profile.turnover for b in profile.top_buyers if b.zone == z), ZERO)
+        for z in ZONES
+    }
+    rest = {z: v for z, v in rest.items() if v > 0}
+    others = profile.buyers_count - len(profile.top_buyers)
+    if not rest or others <= 0:
+        return buyers
+    total = sum(rest.values(), ZERO)
+    # Largest-remainder split of the other buyers between zones, at least one per zone with sales.
+    raw_counts = {z: others * v / total for z, v in rest.items()}
+    counts = {z: max(1, int(c)) for z, c in raw_counts.items()}
+    by_remainder = sorted(rest, key=lambda z: (-(raw_counts[z] - int(raw_counts[z])), ZONES.index(z)))
+    for z in by_remainder:
+        if sum(counts.values()) >= others:
+            break
+        counts[z] += 1
+    for z in ZONES:
+        if z in rest:
+            exposure = cents(estimated_outstanding(rest[z] / counts[z], profile, tariff))
+            buyers.append(RiskBuyer(name=f"autres clients ({z})", exposure=exposure, pd=sector_pd, zone=z, count=counts[z]))
+    return buyers
+
+
+def _claim_indemnity(terms: Terms, buyer: RiskBuyer) -> Decimal:
+    """Indemnity if ``buyer`` defaults alone, by the same rules as :func:`simulator.settle.settle`."""
+    if buyer_blocking(terms, buyer.name, buyer.zone):
+        return ZERO
+    covered = min(buyer.exposure, cover_limit(terms, buyer.name))
+    return indemnity_due(terms, covered, min(terms.deductible, covered))
+
+
+def _nice_step(raw: Decimal) -> Decimal:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten at or above ``raw`` (at least one cent)."""
+    raw = max(raw, Decimal("0.01"))
+    exponent = raw.adjusted()
+    for mantissa in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        step = mantissa.scaleb(exponent)
+        if step >= raw:
+            return step
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bins(amount: Decimal, step: Decimal) -> float:
+    return float(amount / step)
+
+
+def _prob(p: float) -> str:
+    return format(min(max(p, 0.0), 1.0), ".6f")
+
+
+def _quantile(survival: Sequence[float], level: float, step: Decimal) -> str | None:
+    """Smallest grid amount whose survival is at most ``1 - level`` (None beyond the grid)."""
+    target = 1.0 - level
+    for j, s in enumerate(survival):
+        if s <= target + 1e-12:
+            return money_str(step * j)
+    return None
+
+
+def _distribution(buyers: Sequence[RiskBuyer], amounts: Sequence[Decimal], step: Decimal, bins: int) -> Distribution:
+    dist = Distribution(bins)
+    for buyer, amount in zip(buyers, amounts, strict=True):
+        if amount > 0:
+            dist.add(_bins(amount, step), float(buyer.pd), buyer.count)
+    return dist
+
+
+def _expected(buyers: Sequence[RiskBuyer], amounts: Sequence[Decimal]) -> Decimal:
+    return sum((b.pd * a * b.count for b, a in zip(buyers, amounts, strict=True)), ZERO)
+
+
+def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, Any]:
+    """The ``portfolio`` operation."""
+    reject_unknown(request, _FIELDS, "")
+    profile = parse_profile(request.get("profile"), tariff)
+    raw_options = require_object(request.get("options") or {}, "options")
+    reject_unknown(raw_options, FORMULAS, "options")
+    cushion = read_decimal(request, "cash_cushion", "", default=ZERO, low=0, high=_MAX_EXPOSURE)
+    raw_buyers = read_list(request, "buyers", "", default=None, max_items=2000) if request.get("buyers") else None
+    buyers = _explicit_buyers(raw_buyers, profile, tariff) if raw_buyers else profile_buyers(profile, tariff)
+    quotes, _ = compare(profile, raw_options, tariff)
+    spec = tariff["portfolio"]
+    bins = spec["grid_bins"]
+
+    gross = [b.exposure for b in buyers]
+    mean = _expected(buyers, gross)
+    variance = sum((b.pd * (1 - b.pd) * e * e * b.count for b, e in zip(buyers, gross, strict=True)), ZERO)
+    largest = max(gross, default=ZERO)
+    # Grid wide enough for the cushion, the largest single loss and the far tail of the total.
+    top = max(cushion, largest * 2, mean + 10 * variance.sqrt(), Decimal(100))
+    step = _nice_step(top / bins)
+    gross_dist = _distribution(buyers, gross, step, bins)
+    gross_surv = gross_dist.survivals()
+
+    outcomes = [_outcome("none", "Sans assurance", mean, gross_surv, ZERO, ZERO, ZERO, 0.0, cushion, step, None)]
+    for formula in FORMULAS:
+        quote = quotes[formula]
+        if not isinstance(quote, Quote):
+            outcomes.append({"formula": formula, "label": tariff.formula(formula)["label"], "available": False})
+            continue
+        terms = parse_terms(quote.terms, tariff)
+        cap = terms.max_liability
+        indemnities = [_claim_indemnity(terms, b) for b in buyers]
+        kept = [e - a for e, a in zip(gross, indemnities, strict=True)]
+        kept_surv = _distribution(buyers, kept, step, bins).survivals()
+        expected_indemnity = _expected(buyers, indemnities)
+        excess_mean, p_cap = _cap_excess(buyers, indemnities, cap, bins)
+        # Upper (prudent) survival of the loss kept once the yearly cap is applied.
+        shift = int((cap / step).to_integral_value(rounding=ROUND_FLOOR))
+        upper = [min(1.0, k + min(_at(gross_surv, j + shift, gross_dist.tail), p_cap)) for j, k in enumerate(kept_surv)]
+        lower_shift = int((cap / step).to_integral_value(rounding=ROUND_CEILING))
+        lower = [max(k, _at(gross_surv, j + lower_shift, gross_dist.tail)) for j, k in enumerate(kept_surv)]
+        gap = max((u - lo for u, lo in zip(upper, lower, strict=True)), default=0.0)
+        outcomes.append(
+            _outcome(
+                formula,
+                tariff.formula(formula)["label"],
+                _expected(buyers, kept) + excess_mean,
+                upper,
+                expected_indemnity - excess_mean,
+                quote.premium.total,
+                cap,
+                gap,
+                cushion,
+                step,
+                p_cap,
+            )
+        )
+    return {
+        "grid": {"step": money_str(step), "bins": bins, "top": money_str(step * bins)},
+        "cash_cushion": money_str(cushion),
+        "buyers": {
+            "count": sum(b.count for b in buyers),
+            "total_exposure": money_str(sum((b.exposure * b.count for b in buyers), ZERO)),
+            "expected_defaults": str(sum((b.pd * b.count for b in buyers), ZERO).quantize(Decimal("0.001"))),
+            "source": "explicit" if raw_buyers else "profile",
+        },
+        "outcomes": outcomes,
+        "histogram": _histogram(outcomes, step, bins, tariff["portfolio"]["histogram_bins"]),
+    }
+
+
+def _cap_excess(buyers: Sequence[RiskBuyer], indemnities: Sequence[Decimal], cap: Decimal, bins: int) -> tuple[Decimal, float]:
+    """E[max(0, I - C)] and P(I > C) for the total indemnity ``I`` against the cap ``C``."""
+    possible = sum((a * b.count for a, b in zip(indemnities, buyers, strict=True)), ZERO)
+    if possible <= cap or cap <= 0:
+        return (ZERO, 0.0) if possible <= cap else (_expected(buyers, indemnities), 1.0 if possible > 0 else 0.0)
+    # A grid up to the cap: E[min(I, C)] from it, E[I] exactly, the excess by difference.
+    step = cap / bins
+    dist = _distribution(buyers, indemnities, step, bins)
+    below = math.fsum(m * j for j, m in enumerate(dist.mass))
+    capped_mean = Decimal(repr(below)) * step + Decimal(repr(dist.tail)) * cap
+    excess = max(ZERO, _expected(buyers, indemnities) - capped_mean)
+    return excess, dist.tail
+
+
+def _outcome(
+    formula: str,
+    label: str,
+    expected_kept: Decimal,
+    survival: Sequence[float],
+    expected_indemnity: Decimal,
+    premium: Decimal,
+    cap: Decimal,
+    cap_bound: float,
+    cushion: Decimal,
+    step: Decimal,
+    p_cap: float | None,
+) -> dict[str, Any]:
+    cushion_index = int((cushion / step).to_integral_value(rounding=ROUND_FLOOR))
+    exceeds = survival[cushion_index] if cushion_index < len(survival) else survival[-1]
+    return {
+        "formula": formula,
+        "label": label,
+        "available": True,
+        "premium_total": money_str(premium),
+        "max_liability": money_str(cap) if formula != "none" else None,
+        "expected_kept_loss": money_str(expected_kept),
+        "expected_indemnity": money_str(expected_indemnity),
+        "expected_cost": money_str(expected_kept + premium),
+        "indemnity_to_premium": str((expected_indemnity / premium).quantize(Decimal("0.001"))) if premium else None,
+        "kept_loss_q95": _quantile(survival, 0.95, step),
+        "kept_loss_q99": _quantile(survival, 0.99, step),
+        "prob_exceeds_cushion": _prob(exceeds),
+        "prob_cap_reached": _prob(p_cap) if p_cap is not None else None,
+        "cap_bound": _prob(cap_bound),
+        "_survival": list(survival),
+    }
+
+
+def _histogram(outcomes: list[dict[str, Any]], step: Decimal, bins: int, bars: int) -> dict[str, Any]:
+    """Masses of the loss kept on ``bars`` equal bars up to the no-cover 99.9 % point; the last bar holds the rest."""
+    none = outcomes[0]["_survival"]
+    reach = next((j for j, s in enumerate(none) if s <= 0.001), bins - 1)
+    per_bar = max(1, -(-max(reach, 1) // bars))
+    edges = [money_str(step * per_bar * i) for i in range(bars + 1)]
+    series: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        survival = outcome.pop("_survival", None)
+        if survival is None:
+            continue
+
+        def cdf_at(j: int, s: Sequence[float] = survival) -> float:
+            return 1.0 - (s[j] if j < len(s) else s[-1])
+
+        masses = []
+        previous = 0.0
+        for i in range(1, bars + 1):
+            current = 1.0 if i == bars else cdf_at(per_bar * i - 1)
+            masses.append(_prob(current - previous))
+            previous = current
+        series[outcome["formula"]] = masses
+    return {"edges": edges, "series": series}
