@@ -20,11 +20,11 @@ from .errors import SimulatorError
 from .tariff import CURRENT_VERSION, available_versions, load_tariff
 
 __all__ = [
+    "CURRENT_VERSION",
+    "SimulatorError",
+    "available_versions",
+    "dumps",
     "handle",
     "handle_json",
-    "dumps",
-    "SimulatorError",
     "load_tariff",
-    "available_versions",
-    "CURRENT_VERSION",
 ]

@@ -27,7 +27,9 @@ __all__ = ["compare", "compare_request", "recommend"]
 _COMPARE_FIELDS = ("op", "tariff_version", "profile", "options")
 
 
-def compare(profile: Profile, raw_options: Mapping[str, Any], tariff: Tariff) -> tuple[dict[str, Quote | SimulatorError], dict[str, Any]]:
+def compare(
+    profile: Profile, raw_options: Mapping[str, Any], tariff: Tariff
+) -> tuple[dict[str, Quote | SimulatorError], dict[str, Any]]:
     """Price every formula; a formula the profile cannot take is reported, not fatal."""
     quotes: dict[str, Quote | SimulatorError] = {}
     for formula in FORMULAS:
@@ -37,7 +39,11 @@ def compare(profile: Profile, raw_options: Mapping[str, Any], tariff: Tariff) ->
             options = parse_options(raw, profile, tariff, path=path, formula=formula)
         except SimulatorError as exc:
             # Without named clients Sélection has nothing to insure: show why instead of failing the comparison.
-            if formula == "selection" and exc.field == join(path, "named_buyers") and not (raw or {}).get("named_buyers"):
+            if (
+                formula == "selection"
+                and exc.field == join(path, "named_buyers")
+                and not (raw or {}).get("named_buyers")
+            ):
                 quotes[formula] = exc
                 continue
             raise
@@ -45,7 +51,9 @@ def compare(profile: Profile, raw_options: Mapping[str, Any], tariff: Tariff) ->
     return quotes, recommend(profile, quotes, tariff)
 
 
-def recommend(profile: Profile, quotes: Mapping[str, Quote | SimulatorError], tariff: Tariff) -> dict[str, Any]:
+def recommend(
+    profile: Profile, quotes: Mapping[str, Quote | SimulatorError], tariff: Tariff
+) -> dict[str, Any]:
     """Pick the formula that fits the profile's risk, and say why in French."""
     rules = tariff["recommendation"]
     priced = {f: q for f, q in quotes.items() if isinstance(q, Quote)}
@@ -74,7 +82,10 @@ def recommend(profile: Profile, quotes: Mapping[str, Quote | SimulatorError], ta
                     f"Avec {profile.buyers_count} clients, la garantie automatique couvre aussi ceux que vous ne désignez pas.",
                 )
             if export >= rules["export_share"]:
-                reason("export", f"{pct(export)} de vos ventes à crédit partent à l'export, inclus dans Tout compris.")
+                reason(
+                    "export",
+                    f"{pct(export)} de vos ventes à crédit partent à l'export, inclus dans Tout compris.",
+                )
         else:
             choice = "selection" if "selection" in priced else "tout_compris"
             reason(
@@ -108,7 +119,12 @@ def recommend(profile: Profile, quotes: Mapping[str, Quote | SimulatorError], ta
 
 
 def _unavailable(formula: str, error: SimulatorError, tariff: Tariff) -> dict[str, Any]:
-    return {"formula": formula, "label": tariff.formula(formula)["label"], "available": False, "error": error.as_dict()}
+    return {
+        "formula": formula,
+        "label": tariff.formula(formula)["label"],
+        "available": False,
+        "error": error.as_dict(),
+    }
 
 
 def compare_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, Any]:
@@ -119,7 +135,7 @@ def compare_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, Any
     reject_unknown(raw_options, FORMULAS, "options")
     quotes, recommended = compare(profile, raw_options, tariff)
     formulas = [
-        quote_result(q, tariff) if isinstance(q, Quote) else _unavailable(f, q, tariff) for f, q in quotes.items()
+        quote_result(q, tariff) if isinstance(q, Quote) else _unavailable(f, q, tariff)
+        for f, q in quotes.items()
     ]
     return {"formulas": formulas, "recommended": recommended}
-

@@ -18,7 +18,7 @@ from .errors import InvalidRequest, InvalidType, SimulatorError, UnknownOperatio
 from .fields import require_object
 from .tariff import Tariff, load_tariff
 
-__all__ = ["handle", "handle_json", "dumps", "OPERATIONS"]
+__all__ = ["OPERATIONS", "dumps", "handle", "handle_json"]
 
 
 def _quote(request: Mapping[str, Any], tariff: Tariff) -> dict[str, Any]:
@@ -86,5 +86,7 @@ def handle_json(text: str | bytes) -> str:
     try:
         request = json.loads(text)
     except (ValueError, RecursionError):
-        return dumps({"ok": False, "error": InvalidRequest("", "la requête n'est pas du JSON valide").as_dict()})
+        return dumps(
+            {"ok": False, "error": InvalidRequest("", "la requête n'est pas du JSON valide").as_dict()}
+        )
     return dumps(handle(request))

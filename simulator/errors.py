@@ -11,14 +11,14 @@ the dotted ``field`` path of the input at fault.
 from __future__ import annotations
 
 __all__ = [
-    "SimulatorError",
+    "InvalidCombination",
     "InvalidRequest",
-    "MissingField",
-    "UnknownField",
     "InvalidType",
     "InvalidValue",
+    "MissingField",
     "OutOfRange",
-    "InvalidCombination",
+    "SimulatorError",
+    "UnknownField",
     "UnknownOperation",
     "UnknownTariff",
 ]

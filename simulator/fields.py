@@ -29,17 +29,17 @@ from .errors import (
 )
 
 __all__ = [
+    "fmt_number",
     "join",
-    "require_object",
-    "reject_unknown",
-    "read_decimal",
-    "read_int",
     "read_bool",
-    "read_str",
     "read_choice",
     "read_date",
+    "read_decimal",
+    "read_int",
     "read_list",
-    "fmt_number",
+    "read_str",
+    "reject_unknown",
+    "require_object",
 ]
 
 _MISSING = object()

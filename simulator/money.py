@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-__all__ = ["CENT", "ZERO", "cents", "euros_up", "money_str", "fr_money", "Premium"]
+__all__ = ["CENT", "ZERO", "Premium", "cents", "euros_up", "fr_money", "money_str"]
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

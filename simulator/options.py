@@ -36,7 +36,7 @@ from .fields import (
 from .profile import Buyer, Profile
 from .tariff import FORMULAS, Tariff
 
-__all__ = ["Options", "parse_options", "OPTION_FIELDS", "estimated_outstanding"]
+__all__ = ["OPTION_FIELDS", "Options", "estimated_outstanding", "parse_options"]
 
 OPTION_FIELDS = (
     "formula",
@@ -86,14 +86,20 @@ def _bounded(obj: Any, key: str, path: str, spec: Any, label: str) -> Decimal:
     value = read_decimal(obj, key, path, default=spec["default"], low=0)
     low, high = spec["min"], spec["max"]
     if not low <= value <= high:
-        bounds = f"égal à {fmt_number(low)}" if low == high else f"compris entre {fmt_number(low)} et {fmt_number(high)}"
+        bounds = (
+            f"égal à {fmt_number(low)}"
+            if low == high
+            else f"compris entre {fmt_number(low)} et {fmt_number(high)}"
+        )
         raise OutOfRange(
             join(path, key), f"pour la formule {label}, doit être {bounds} (reçu {fmt_number(value)})"
         )
     return value
 
 
-def _named_buyers(obj: Any, path: str, profile: Profile, tariff: Tariff, formula: str, threshold: Decimal) -> tuple[Buyer, ...]:
+def _named_buyers(
+    obj: Any, path: str, profile: Profile, tariff: Tariff, formula: str, threshold: Decimal
+) -> tuple[Buyer, ...]:
     spec = tariff.formula(formula)
     label = spec["label"]
     mode = spec["named_limits"]
@@ -103,7 +109,8 @@ def _named_buyers(obj: Any, path: str, profile: Profile, tariff: Tariff, formula
             chosen = profile.top_buyers
         elif mode == "above_threshold":
             chosen = tuple(
-                b for b in profile.top_buyers
+                b
+                for b in profile.top_buyers
                 if estimated_outstanding(b.share * profile.turnover, profile, tariff) > threshold
             )
         else:
@@ -118,19 +125,24 @@ def _named_buyers(obj: Any, path: str, profile: Profile, tariff: Tariff, formula
                 raise InvalidType(join(field, i), "doit être le nom d'un principal client")
             buyer = profile.buyer(name)
             if buyer is None:
-                raise InvalidValue(join(field, i), f"« {name} » ne figure pas parmi les principaux clients du profil")
+                raise InvalidValue(
+                    join(field, i), f"« {name} » ne figure pas parmi les principaux clients du profil"
+                )
             if buyer in picked:
                 raise InvalidValue(join(field, i), f"« {name} » est désigné deux fois")
             picked.append(buyer)
         chosen = tuple(picked)
     if mode == "listed" and not chosen:
         raise InvalidCombination(
-            field, f"la formule {label} couvre seulement les clients désignés : indiquez au moins un principal client"
+            field,
+            f"la formule {label} couvre seulement les clients désignés : indiquez au moins un principal client",
         )
     return chosen
 
 
-def parse_options(raw: Any, profile: Profile, tariff: Tariff, path: str = "options", formula: str | None = None) -> Options:
+def parse_options(
+    raw: Any, profile: Profile, tariff: Tariff, path: str = "options", formula: str | None = None
+) -> Options:
     """Check ``raw`` against ``formula``'s bounds and return :class:`Options`."""
     obj = require_object(raw if raw is not None else {}, path)
     reject_unknown(obj, OPTION_FIELDS, path)
@@ -157,10 +169,14 @@ def parse_options(raw: Any, profile: Profile, tariff: Tariff, path: str = "optio
         service = bounds[key]
         services[key] = read_bool(obj, key, path, default=service["default"])
         if service["included"] and not services[key]:
-            raise InvalidCombination(join(path, key), f"{_SERVICE_LABELS[key]} est inclus dans la formule {label}")
+            raise InvalidCombination(
+                join(path, key), f"{_SERVICE_LABELS[key]} est inclus dans la formule {label}"
+            )
 
     export_spec = bounds["export_cover"]
-    export_cover = read_choice(obj, "export_cover", path, ("none", "eu", "world"), default=export_spec["default"])
+    export_cover = read_choice(
+        obj, "export_cover", path, ("none", "eu", "world"), default=export_spec["default"]
+    )
     if export_cover not in export_spec["allowed"]:
         raise InvalidCombination(
             join(path, "export_cover"),
@@ -169,7 +185,8 @@ def parse_options(raw: Any, profile: Profile, tariff: Tariff, path: str = "optio
     public_buyers = read_bool(obj, "public_buyers", path, default=bounds["public_buyers"]["default"])
     if public_buyers not in bounds["public_buyers"]["allowed"]:
         raise InvalidCombination(
-            join(path, "public_buyers"), f"la formule {label} ne couvre que des clients désignés, pas les acheteurs publics"
+            join(path, "public_buyers"),
+            f"la formule {label} ne couvre que des clients désignés, pas les acheteurs publics",
         )
     payment = read_choice(obj, "payment", path, ("annual", "monthly"), default="annual")
     named = _named_buyers(obj, path, profile, tariff, formula, threshold)

@@ -29,12 +29,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from .compare import compare
 from .errors import InvalidCombination
-from .fields import join, read_choice, read_decimal, read_int, read_list, read_str, reject_unknown, require_object
+from .fields import (
+    join,
+    read_choice,
+    read_decimal,
+    read_int,
+    read_list,
+    read_str,
+    reject_unknown,
+    require_object,
+)
 from .money import ZERO, cents, money_str
 from .options import estimated_outstanding
 from .pricing import Quote
@@ -42,13 +51,16 @@ from .profile import ZONES, Profile, parse_profile
 from .settle import Terms, buyer_blocking, cover_limit, indemnity_due, parse_terms
 from .tariff import FORMULAS, Tariff
 
-__all__ = ["RiskBuyer", "portfolio_request", "profile_buyers", "Distribution"]
+__all__ = ["Distribution", "RiskBuyer", "portfolio_request", "profile_buyers"]
 
 _FIELDS = ("op", "tariff_version", "profile", "options", "buyers", "cash_cushion")
 _BUYER_FIELDS = ("name", "exposure", "pd", "grade", "zone")
 _MAX_EXPOSURE = Decimal("100000000")
 _BINOMIAL_CHUNK = 500  # keeps q**n far from underflow for any default probability we accept
 _TINY = 1e-16
+_BIG_SHARE = 4  # a buyer is enumerated when its single indemnity exceeds a quarter of the cap
+_MAX_BIG = 8
+_PRUNE = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +88,7 @@ def _ipow(base: float, n: int) -> float:
 class Distribution:
     """Probability masses on ``bins`` grid points ``0, h, 2h, ...`` plus the mass beyond."""
 
-    __slots__ = ("mass", "tail", "bins")
+    __slots__ = ("bins", "mass", "tail")
 
     def __init__(self, bins: int) -> None:
         self.bins = bins
@@ -191,7 +203,8 @@ def profile_buyers(profile: Profile, tariff: Tariff) -> list[RiskBuyer]:
         for b in profile.top_buyers
     ]
     rest = {
-        z: profile.zone_sales(z) - sum((b.share * profile.turnover for b in profile.top_buyers if b.zone == z), ZERO)
+        z: profile.zone_sales(z)
+        - sum((b.share * profile.turnover for b in profile.top_buyers if b.zone == z), ZERO)
         for z in ZONES
     }
     rest = {z: v for z, v in rest.items() if v > 0}
@@ -210,7 +223,11 @@ def profile_buyers(profile: Profile, tariff: Tariff) -> list[RiskBuyer]:
     for z in ZONES:
         if z in rest:
             exposure = cents(estimated_outstanding(rest[z] / counts[z], profile, tariff))
-            buyers.append(RiskBuyer(name=f"autres clients ({z})", exposure=exposure, pd=sector_pd, zone=z, count=counts[z]))
+            buyers.append(
+                RiskBuyer(
+                    name=f"autres clients ({z})", exposure=exposure, pd=sector_pd, zone=z, count=counts[z]
+                )
+            )
     return buyers
 
 
@@ -250,7 +267,9 @@ def _quantile(survival: Sequence[float], level: float, step: Decimal) -> str | N
     return None
 
 
-def _distribution(buyers: Sequence[RiskBuyer], amounts: Sequence[Decimal], step: Decimal, bins: int) -> Distribution:
+def _distribution(
+    buyers: Sequence[RiskBuyer], amounts: Sequence[Decimal], step: Decimal, bins: int
+) -> Distribution:
     dist = Distribution(bins)
     for buyer, amount in zip(buyers, amounts, strict=True):
         if amount > 0:
@@ -269,7 +288,9 @@ def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, A
     raw_options = require_object(request.get("options") or {}, "options")
     reject_unknown(raw_options, FORMULAS, "options")
     cushion = read_decimal(request, "cash_cushion", "", default=ZERO, low=0, high=_MAX_EXPOSURE)
-    raw_buyers = read_list(request, "buyers", "", default=None, max_items=2000) if request.get("buyers") else None
+    raw_buyers = (
+        read_list(request, "buyers", "", default=None, max_items=2000) if request.get("buyers") else None
+    )
     buyers = _explicit_buyers(raw_buyers, profile, tariff) if raw_buyers else profile_buyers(profile, tariff)
     quotes, _ = compare(profile, raw_options, tariff)
     spec = tariff["portfolio"]
@@ -285,38 +306,32 @@ def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, A
     gross_dist = _distribution(buyers, gross, step, bins)
     gross_surv = gross_dist.survivals()
 
-    outcomes = [_outcome("none", "Sans assurance", mean, gross_surv, ZERO, ZERO, ZERO, 0.0, cushion, step, None)]
+    outcomes = [
+        _outcome("none", "Sans assurance", mean, gross_surv, ZERO, ZERO, ZERO, 0.0, cushion, step, None)
+    ]
     for formula in FORMULAS:
         quote = quotes[formula]
         if not isinstance(quote, Quote):
-            outcomes.append({"formula": formula, "label": tariff.formula(formula)["label"], "available": False})
+            outcomes.append(
+                {"formula": formula, "label": tariff.formula(formula)["label"], "available": False}
+            )
             continue
         terms = parse_terms(quote.terms, tariff)
-        cap = terms.max_liability
         indemnities = [_claim_indemnity(terms, b) for b in buyers]
-        kept = [e - a for e, a in zip(gross, indemnities, strict=True)]
-        kept_surv = _distribution(buyers, kept, step, bins).survivals()
-        expected_indemnity = _expected(buyers, indemnities)
-        excess_mean, p_cap = _cap_excess(buyers, indemnities, cap, bins)
-        # Upper (prudent) survival of the loss kept once the yearly cap is applied.
-        shift = int((cap / step).to_integral_value(rounding=ROUND_FLOOR))
-        upper = [min(1.0, k + min(_at(gross_surv, j + shift, gross_dist.tail), p_cap)) for j, k in enumerate(kept_surv)]
-        lower_shift = int((cap / step).to_integral_value(rounding=ROUND_CEILING))
-        lower = [max(k, _at(gross_surv, j + lower_shift, gross_dist.tail)) for j, k in enumerate(kept_surv)]
-        gap = max((u - lo for u, lo in zip(upper, lower, strict=True)), default=0.0)
+        cap = _CapModel(buyers, indemnities, terms.max_liability, step, bins)
         outcomes.append(
             _outcome(
                 formula,
                 tariff.formula(formula)["label"],
-                _expected(buyers, kept) + excess_mean,
-                upper,
-                expected_indemnity - excess_mean,
+                cap.expected_kept,
+                cap.upper,
+                cap.expected_indemnity,
                 quote.premium.total,
-                cap,
-                gap,
+                terms.max_liability,
+                cap.gap,
                 cushion,
                 step,
-                p_cap,
+                cap.p_cap,
             )
         )
     return {
@@ -333,18 +348,139 @@ def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, A
     }
 
 
-def _cap_excess(buyers: Sequence[RiskBuyer], indemnities: Sequence[Decimal], cap: Decimal, bins: int) -> tuple[Decimal, float]:
-    """E[max(0, I - C)] and P(I > C) for the total indemnity ``I`` against the cap ``C``."""
-    possible = sum((a * b.count for a, b in zip(indemnities, buyers, strict=True)), ZERO)
-    if possible <= cap or cap <= 0:
-        return (ZERO, 0.0) if possible <= cap else (_expected(buyers, indemnities), 1.0 if possible > 0 else 0.0)
-    # A grid up to the cap: E[min(I, C)] from it, E[I] exactly, the excess by difference.
-    step = cap / bins
-    dist = _distribution(buyers, indemnities, step, bins)
-    below = math.fsum(m * j for j, m in enumerate(dist.mass))
-    capped_mean = Decimal(repr(below)) * step + Decimal(repr(dist.tail)) * cap
-    excess = max(ZERO, _expected(buyers, indemnities) - capped_mean)
-    return excess, dist.tail
+def _shifted(survival: Sequence[float], tail: float, offset: int) -> list[float]:
+    """``[P(X > (j + offset) h) for j in grid]``: 1 before the grid, the tail after it."""
+    n = len(survival)
+    if offset >= n:
+        return [tail] * n
+    if offset <= -n:
+        return [1.0] * n
+    if offset >= 0:
+        return list(survival[offset:]) + [tail] * offset
+    return [1.0] * -offset + list(survival[: n + offset])
+
+
+def _moved(survival: Sequence[float], tail: float, amount: Decimal, step: Decimal) -> list[float]:
+    """``[P(X + amount > j h) for j in grid]``, the amount split between its two nearest grid points.
+
+    The split is the one :meth:`Distribution.add` uses, so moving a
+    distribution and convolving it with a sure loss give the same masses.
+    """
+    bins = amount / step
+    low = int(bins.to_integral_value(rounding=ROUND_FLOOR))
+    frac = float(bins - low)
+    first = _shifted(survival, tail, -low)
+    if frac == 0.0:
+        return first
+    second = _shifted(survival, tail, -low - 1)
+    return [(1.0 - frac) * a + frac * b for a, b in zip(first, second, strict=True)]
+
+
+class _CapModel:
+    """Loss kept under a formula with its yearly maximum liability ``C``.
+
+    Buyers whose single indemnity is a large part of ``C`` ("big") are
+    enumerated default by default, which makes the cap exact whenever they
+    are what breaks it; only the small buyers' indemnity against the cap left
+    is bounded, by ``P(I_small > C_left)``.
+    """
+
+    def __init__(
+        self,
+        buyers: Sequence[RiskBuyer],
+        indemnities: Sequence[Decimal],
+        cap: Decimal,
+        step: Decimal,
+        bins: int,
+    ) -> None:
+        kept_amounts = [b.exposure - a for b, a in zip(buyers, indemnities, strict=True)]
+        self.expected_indemnity_uncapped = _expected(buyers, indemnities)
+        order = sorted(
+            (i for i, b in enumerate(buyers) if b.count == 1 and indemnities[i] * _BIG_SHARE > cap),
+            key=lambda i: (-indemnities[i], i),
+        )
+        big = set(order[:_MAX_BIG])
+        small = [i for i in range(len(buyers)) if i not in big]
+
+        def subset(
+            indexes: Sequence[int], amounts: Sequence[Decimal]
+        ) -> tuple[list[RiskBuyer], list[Decimal]]:
+            return [buyers[i] for i in indexes], [amounts[i] for i in indexes]
+
+        gross = [b.exposure for b in buyers]
+        small_gross = _distribution(*subset(small, gross), step, bins)
+        small_kept = _distribution(*subset(small, kept_amounts), step, bins)
+        s_gross, s_kept = small_gross.survivals(), small_kept.survivals()
+        small_buyers, small_ind = subset(small, indemnities)
+        possible = sum((a * b.count for b, a in zip(small_buyers, small_ind, strict=True)), ZERO)
+        mean_small_ind = _expected(small_buyers, small_ind)
+        ind_step = cap / bins if cap > 0 else Decimal(1)
+        ind_dist = (
+            _distribution(small_buyers, small_ind, ind_step, bins) if possible > 0 else Distribution(bins)
+        )
+        ind_surv = ind_dist.survivals()
+
+        upper = [0.0] * bins
+        lower = [0.0] * bins
+        excess = ZERO
+        p_cap = 0.0
+        for prob, g_big, u_big, i_big in _enumerate_big(
+            [buyers[i] for i in order[:_MAX_BIG]], order[:_MAX_BIG], indemnities
+        ):
+            left = cap - i_big
+            if left <= 0:
+                # The cap is used up by the big defaults alone: every further euro is kept.
+                up = low = _moved(s_gross, small_gross.tail, g_big - cap, step)
+                excess += Decimal(repr(prob)) * (mean_small_ind - left)
+                p_cap += prob
+            else:
+                index = int(left / ind_step)
+                over = 0.0 if possible <= left else (ind_surv[index] if index < bins else ind_dist.tail)
+                kept = _moved(s_kept, small_kept.tail, u_big, step)
+                if over == 0.0:
+                    up = low = kept
+                else:
+                    spill = _moved(s_gross, small_gross.tail, u_big - left, step)
+                    up = [min(1.0, k + min(g, over)) for k, g in zip(kept, spill, strict=True)]
+                    low = [max(k, g) for k, g in zip(kept, spill, strict=True)]
+                    below = math.fsum(
+                        m * min(j * float(ind_step), float(left)) for j, m in enumerate(ind_dist.mass)
+                    )
+                    capped_mean = Decimal(repr(below)) + Decimal(repr(ind_dist.tail)) * left
+                    excess += Decimal(repr(prob)) * max(ZERO, mean_small_ind - capped_mean)
+                    p_cap += prob * over
+            upper = [a + prob * b for a, b in zip(upper, up, strict=True)]
+            lower = [a + prob * b for a, b in zip(lower, low, strict=True)]
+        self.upper = [min(1.0, u) for u in upper]
+        self.gap = max((u - lo for u, lo in zip(self.upper, lower, strict=True)), default=0.0)
+        self.p_cap = min(1.0, p_cap)
+        self.excess = excess
+        self.expected_kept = _expected(buyers, kept_amounts) + excess
+        self.expected_indemnity = self.expected_indemnity_uncapped - excess
+
+
+def _enumerate_big(
+    big: Sequence[RiskBuyer], indexes: Sequence[int], indemnities: Sequence[Decimal]
+) -> list[tuple[float, Decimal, Decimal, Decimal]]:
+    """Every default pattern of the big buyers: probability, gross loss, kept loss, indemnity.
+
+    Patterns less likely than ``_PRUNE`` are merged into the least likely kept
+    one's probability mass as if all its buyers defaulted (prudent).
+    """
+    states: list[tuple[float, Decimal, Decimal, Decimal]] = [(1.0, ZERO, ZERO, ZERO)]
+    for buyer, i in zip(big, indexes, strict=True):
+        p = float(buyer.pd)
+        a = indemnities[i]
+        grown: list[tuple[float, Decimal, Decimal, Decimal]] = []
+        for prob, g, u, ind in states:
+            grown.append((prob * (1.0 - p), g, u, ind))
+            grown.append((prob * p, g + buyer.exposure, u + buyer.exposure - a, ind + a))
+        states = [s for s in grown if s[0] >= _PRUNE]
+        dropped = math.fsum(s[0] for s in grown if s[0] < _PRUNE)
+        if dropped:
+            worst = max(states, key=lambda s: s[1])
+            states.append((dropped, worst[1], worst[2], worst[3]))
+    return states
 
 
 def _outcome(
@@ -371,7 +507,9 @@ def _outcome(
         "expected_kept_loss": money_str(expected_kept),
         "expected_indemnity": money_str(expected_indemnity),
         "expected_cost": money_str(expected_kept + premium),
-        "indemnity_to_premium": str((expected_indemnity / premium).quantize(Decimal("0.001"))) if premium else None,
+        "indemnity_to_premium": str((expected_indemnity / premium).quantize(Decimal("0.001")))
+        if premium
+        else None,
         "kept_loss_q95": _quantile(survival, 0.95, step),
         "kept_loss_q99": _quantile(survival, 0.99, step),
         "prob_exceeds_cushion": _prob(exceeds),

@@ -28,7 +28,7 @@ from .options import Options, estimated_outstanding, parse_options
 from .profile import ZONES, Profile, parse_profile, pct
 from .tariff import Tariff
 
-__all__ = ["Quote", "price", "quote_request", "build_terms", "insured_segments"]
+__all__ = ["Quote", "build_terms", "insured_segments", "price", "quote_request"]
 
 _FACTOR = Decimal("0.0001")
 _ONE = Decimal(1)
@@ -110,9 +110,7 @@ def _named_limits(profile: Profile, options: Options, tariff: Tariff) -> list[di
     return limits
 
 
-def build_terms(
-    profile: Profile, options: Options, tariff: Tariff, net: Decimal
-) -> dict[str, Any]:
+def build_terms(profile: Profile, options: Options, tariff: Tariff, net: Decimal) -> dict[str, Any]:
     """Everything needed to settle a claim under this formula later."""
     spec = tariff.formula(options.formula)
     zones = [z for z in ZONES if options.covers_zone(z)]
@@ -140,7 +138,9 @@ def build_terms(
         "monitoring": spec["monitoring_included"] or bool(options.named_buyers),
         "vat_rate": fmt_number(tariff["vat_rate"]),
         "exclusions": [
-            dict(e) for e in tariff["exclusions"] if not (e["code"] == "public_buyer" and options.public_buyers)
+            dict(e)
+            for e in tariff["exclusions"]
+            if not (e["code"] == "public_buyer" and options.public_buyers)
         ],
     }
 
@@ -188,7 +188,9 @@ def price(profile: Profile, options: Options, tariff: Tariff, path: str = "optio
         f"{fr_money(insured)} × {_fr(rate)} ‰",
         cents(insured * rate / 1000),
     )
-    weights = {zone: tariff["zones"][zone]["factor"] for zone in ZONES} | {"public": tariff["public_buyers"]["factor"]}
+    weights = {zone: tariff["zones"][zone]["factor"] for zone in ZONES} | {
+        "public": tariff["public_buyers"]["factor"]
+    }
     zone_factor = sum((segments[s] * weights[s] for s in segments), Decimal(0)) / insured
     ledger.scale("zones", "Zones géographiques et acheteurs publics couverts", zone_factor)
     sector = tariff.sector(profile.sector)
@@ -220,7 +222,9 @@ def price(profile: Profile, options: Options, tariff: Tariff, path: str = "optio
     if profile.past_losses == 0:
         ledger.scale("loss_history", f"{history['label']} : aucun (bonus)", history["claim_free_factor"])
     else:
-        loading = cents(min(history["max_loading"] * ledger.running, history["loading_share"] * profile.past_losses / 3))
+        loading = cents(
+            min(history["max_loading"] * ledger.running, history["loading_share"] * profile.past_losses / 3)
+        )
         ledger.add(
             "loss_history",
             f"{history['label']} : {fr_money(profile.past_losses)}",
@@ -258,7 +262,12 @@ def price(profile: Profile, options: Options, tariff: Tariff, path: str = "optio
     minimum = spec["minimum_premium"]
     minimum_applied = ledger.running < minimum
     if minimum_applied:
-        ledger.add("minimum_premium", f"Prime minimum de la formule {label}", fr_money(minimum), minimum - ledger.running)
+        ledger.add(
+            "minimum_premium",
+            f"Prime minimum de la formule {label}",
+            fr_money(minimum),
+            minimum - ledger.running,
+        )
     net = ledger.running
 
     fees = _fees(options, tariff)
@@ -266,7 +275,10 @@ def price(profile: Profile, options: Options, tariff: Tariff, path: str = "optio
     tax_spec = tariff["tax"]
     export = segments["eu"] + segments["world"]
     taxable = net + fee_total
-    tax = cents(taxable * (insured - export) / insured * tax_spec["rate"] + taxable * export / insured * tax_spec["export_rate"])
+    tax = cents(
+        taxable * (insured - export) / insured * tax_spec["rate"]
+        + taxable * export / insured * tax_spec["export_rate"]
+    )
     premium = Premium(net=net, fees=fee_total, tax=tax)
     return Quote(
         options=options,
@@ -288,7 +300,9 @@ def quote_result(quote: Quote, tariff: Tariff) -> dict[str, Any]:
         "label": spec["label"],
         "available": True,
         "premium": quote.premium.as_dict(),
-        "rate_per_mille": str((quote.premium.net / quote.insured_turnover * 1000).quantize(Decimal("0.01"), ROUND_HALF_UP)),
+        "rate_per_mille": str(
+            (quote.premium.net / quote.insured_turnover * 1000).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        ),
         "insured_turnover": money_str(quote.insured_turnover),
         "insured_segments": {k: money_str(v) for k, v in quote.segments.items()},
         "minimum_applied": quote.minimum_applied,

@@ -28,7 +28,7 @@ from .fields import (
 )
 from .tariff import Tariff
 
-__all__ = ["Buyer", "Profile", "parse_profile", "ZONES", "pct"]
+__all__ = ["ZONES", "Buyer", "Profile", "parse_profile", "pct"]
 
 ZONES = ("france", "eu", "world")
 MAX_TURNOVER = Decimal("10000000")
@@ -118,7 +118,9 @@ def _parse_buyer(raw: Any, path: str) -> Buyer:
     return Buyer(
         name=read_str(obj, "name", path, max_length=120),
         share=read_decimal(obj, "share", path, low=0, high=1, low_open=True),
-        grade=read_int(obj, "grade", path, default=None, low=1, high=10) if obj.get("grade") is not None else None,
+        grade=read_int(obj, "grade", path, default=None, low=1, high=10)
+        if obj.get("grade") is not None
+        else None,
         zone=read_choice(obj, "zone", path, ZONES, default="france"),
     )
 
@@ -149,7 +151,8 @@ def parse_profile(raw: Any, tariff: Tariff | None = None, path: str = "profile")
     world = read_decimal(export, "world", export_path, default=Decimal(0), low=0, high=1)
     if eu + world > ONE:
         raise InvalidCombination(
-            export_path, f"les parts export UE et monde ({pct(eu)} + {pct(world)}) dépassent 100 % des ventes à crédit"
+            export_path,
+            f"les parts export UE et monde ({pct(eu)} + {pct(world)}) dépassent 100 % des ventes à crédit",
         )
 
     buyers_path = join(path, "top_buyers")
@@ -194,7 +197,8 @@ def parse_profile(raw: Any, tariff: Tariff | None = None, path: str = "profile")
     past_losses = read_decimal(obj, "past_losses", path, default=Decimal(0), low=0, high=3 * MAX_TURNOVER)
     if past_losses > 3 * turnover:
         raise InvalidCombination(
-            join(path, "past_losses"), "des impayés sur 3 ans supérieurs à 3 ans de chiffre d'affaires sont impossibles"
+            join(path, "past_losses"),
+            "des impayés sur 3 ans supérieurs à 3 ans de chiffre d'affaires sont impossibles",
         )
     age = read_decimal(obj, "company_age_years", path, default=Decimal(5), low=0, high=300)
     return Profile(
@@ -210,4 +214,3 @@ def parse_profile(raw: Any, tariff: Tariff | None = None, path: str = "profile")
         company_age_years=age,
         public_share=public_share,
     )
-

@@ -43,15 +43,15 @@ from .profile import ZONES
 from .tariff import FORMULAS, Tariff
 
 __all__ = [
-    "Terms",
     "Invoice",
-    "parse_terms",
-    "parse_invoice",
-    "settle",
-    "settle_request",
+    "Terms",
     "buyer_blocking",
     "cover_limit",
     "indemnity_due",
+    "parse_invoice",
+    "parse_terms",
+    "settle",
+    "settle_request",
 ]
 
 _MAX_AMOUNT = Decimal("100000000")
@@ -106,15 +106,30 @@ _REASONS: dict[str, tuple[bool, str]] = {
     "zone_not_covered": (True, "Client situé hors des zones couvertes par votre contrat."),
     "disputed_debt": (True, "Créance contestée : pas d'indemnisation tant que le litige n'est pas réglé."),
     "outside_policy_period": (True, "Facture émise hors de la période de validité du contrat."),
-    "beyond_max_credit_period": (True, "Délai de paiement de la facture au-delà de la durée maximale de crédit."),
-    "extension_too_long": (True, "Prorogation d'échéance plus longue que celle permise sans accord de l'assureur."),
+    "beyond_max_credit_period": (
+        True,
+        "Délai de paiement de la facture au-delà de la durée maximale de crédit.",
+    ),
+    "extension_too_long": (
+        True,
+        "Prorogation d'échéance plus longue que celle permise sans accord de l'assureur.",
+    ),
     "late_declaration": (True, "Déclaration faite après la date limite : la créance n'est plus garantie."),
-    "delivery_after_insolvency": (True, "Facture émise après le jugement d'ouverture de la procédure collective."),
+    "delivery_after_insolvency": (
+        True,
+        "Facture émise après le jugement d'ouverture de la procédure collective.",
+    ),
     "limit_refused": (True, "L'assureur a refusé toute limite de crédit sur ce client."),
     "buyer_not_named": (True, "Client non désigné : votre formule ne garantit que les clients désignés."),
-    "over_limit": (False, "Créance supérieure à la limite de crédit ou au seuil de garantie automatique : seul le montant couvert est indemnisé."),
+    "over_limit": (
+        False,
+        "Créance supérieure à la limite de crédit ou au seuil de garantie automatique : seul le montant couvert est indemnisé.",
+    ),
     "deductible": (False, "Franchise par sinistre déduite."),
-    "max_liability_reached": (False, "Plafond annuel d'indemnisation atteint : l'indemnité est réduite d'autant."),
+    "max_liability_reached": (
+        False,
+        "Plafond annuel d'indemnisation atteint : l'indemnité est réduite d'autant.",
+    ),
 }
 
 
@@ -191,12 +206,15 @@ def parse_terms(raw: Any, tariff: Tariff, path: str = "terms") -> Terms:
     zones = read_list(obj, "covered_zones", path, default=["france"], max_items=3)
     for i, zone in enumerate(zones):
         if zone not in ZONES:
-            raise InvalidValue(join(join(path, "covered_zones"), i), "zone inconnue ; zones : " + ", ".join(ZONES))
+            raise InvalidValue(
+                join(join(path, "covered_zones"), i), "zone inconnue ; zones : " + ", ".join(ZONES)
+            )
     credit_path = join(path, "max_credit_days")
     credit = require_object(obj.get("max_credit_days") or {}, credit_path)
     reject_unknown(credit, ZONES, credit_path)
     max_credit = {
-        z: read_int(credit, z, credit_path, default=tariff["zones"][z]["max_credit_days"], low=0, high=365) for z in ZONES
+        z: read_int(credit, z, credit_path, default=tariff["zones"][z]["max_credit_days"], low=0, high=365)
+        for z in ZONES
     }
     start = read_date(obj, "policy_start", path, default=None) if obj.get("policy_start") else None
     end = read_date(obj, "policy_end", path, default=None) if obj.get("policy_end") else None
@@ -207,21 +225,37 @@ def parse_terms(raw: Any, tariff: Tariff, path: str = "terms") -> Terms:
         tariff_version=tariff.version,
         indemnity_pct=read_decimal(obj, "indemnity_pct", path, low=0, high=100),
         automatic_cover=read_bool(obj, "automatic_cover", path, default=False),
-        automatic_threshold=read_decimal(obj, "automatic_threshold", path, default=ZERO, low=0, high=_MAX_AMOUNT),
+        automatic_threshold=read_decimal(
+            obj, "automatic_threshold", path, default=ZERO, low=0, high=_MAX_AMOUNT
+        ),
         named_limits=limits,
         covered_zones=tuple(zones),
         max_credit_days=max_credit,
         declaration_deadline_days=read_int(
-            obj, "declaration_deadline_days", path, default=claims["declaration_deadline_days"], low=0, high=365
+            obj,
+            "declaration_deadline_days",
+            path,
+            default=claims["declaration_deadline_days"],
+            low=0,
+            high=365,
         ),
         insolvency_declaration_days=read_int(
-            obj, "insolvency_declaration_days", path, default=claims["insolvency_declaration_days"], low=0, high=365
+            obj,
+            "insolvency_declaration_days",
+            path,
+            default=claims["insolvency_declaration_days"],
+            low=0,
+            high=365,
         ),
         waiting_period_days=read_int(
             obj, "waiting_period_days", path, default=claims["waiting_period_days"], low=0, high=730
         ),
-        max_extension_days=read_int(obj, "max_extension_days", path, default=claims["max_extension_days"], low=0, high=365),
-        payment_delay_days=read_int(obj, "payment_delay_days", path, default=claims["payment_delay_days"], low=0, high=365),
+        max_extension_days=read_int(
+            obj, "max_extension_days", path, default=claims["max_extension_days"], low=0, high=365
+        ),
+        payment_delay_days=read_int(
+            obj, "payment_delay_days", path, default=claims["payment_delay_days"], low=0, high=365
+        ),
         deductible=read_decimal(obj, "deductible", path, default=ZERO, low=0, high=_MAX_AMOUNT),
         max_liability=read_decimal(obj, "max_liability", path, low=0, high=_MAX_AMOUNT),
         public_buyers=read_bool(obj, "public_buyers", path, default=False),
@@ -261,7 +295,9 @@ def parse_invoice(raw: Any, terms: Terms, path: str) -> Invoice:
     else:
         event_date = read_date(event, "date", event_path, default=None) if event.get("date") else None
         if event_date is not None and event_date < due_date:
-            raise InvalidCombination(join(event_path, "date"), "un défaut de paiement ne peut précéder l'échéance")
+            raise InvalidCombination(
+                join(event_path, "date"), "un défaut de paiement ne peut précéder l'échéance"
+            )
     recovered = read_decimal(obj, "recovered", path, default=ZERO, low=0, high=amount)
     return Invoice(
         id=read_str(obj, "id", path, max_length=64),
@@ -382,7 +418,9 @@ def settle(terms: Terms, invoices: list[Invoice], paid_this_year: Decimal) -> di
             indemnity = min(due, max(ZERO, terms.max_liability - paid))
             capped = indemnity < due
             if capped:
-                reasons.append(_reason("max_liability_reached", f"Indemnité réduite de {fr_money(due - indemnity)}."))
+                reasons.append(
+                    _reason("max_liability_reached", f"Indemnité réduite de {fr_money(due - indemnity)}.")
+                )
             paid += indemnity
         eligible = not codes
         payment = max(established, inv.declared_on) + dt.timedelta(days=terms.payment_delay_days)

@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import UnknownTariff
 
-__all__ = ["Tariff", "load_tariff", "available_versions", "CURRENT_VERSION", "FORMULAS"]
+__all__ = ["CURRENT_VERSION", "FORMULAS", "Tariff", "available_versions", "load_tariff"]
 
 CURRENT_VERSION = "2026.1"
 FORMULAS = ("essentielle", "selection", "tout_compris")
@@ -92,5 +92,7 @@ def load_tariff(version: str | None = None) -> Tariff:
     """The tariff ``version`` (the current one when ``None``)."""
     wanted = CURRENT_VERSION if version is None else version
     if wanted not in available_versions():
-        raise UnknownTariff("tariff_version", "version de tarif inconnue ; versions : " + ", ".join(available_versions()))
+        raise UnknownTariff(
+            "tariff_version", "version de tarif inconnue ; versions : " + ", ".join(available_versions())
+        )
     return _load(wanted)
