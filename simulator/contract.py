@@ -81,12 +81,15 @@ def dumps(response: Mapping[str, Any]) -> str:
     return json.dumps(response, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def handle_json(text: str | bytes) -> str:
-    """:func:`handle` on JSON text, answering JSON text."""
+def handle_text(text: str | bytes) -> dict[str, Any]:
+    """:func:`handle` on JSON text; text that is not JSON is a request error."""
     try:
         request = json.loads(text)
     except (ValueError, RecursionError):
-        return dumps(
-            {"ok": False, "error": InvalidRequest("", "la requête n'est pas du JSON valide").as_dict()}
-        )
-    return dumps(handle(request))
+        return {"ok": False, "error": InvalidRequest("", "la requête n'est pas du JSON valide").as_dict()}
+    return handle(request)
+
+
+def handle_json(text: str | bytes) -> str:
+    """:func:`handle` on JSON text, answering canonical JSON text."""
+    return dumps(handle_text(text))
