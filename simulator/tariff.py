@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +31,7 @@ from .errors import UnknownTariff
 __all__ = ["CURRENT_VERSION", "FORMULAS", "Tariff", "available_versions", "load_tariff"]
 
 CURRENT_VERSION = "2026.1"
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 FORMULAS = ("essentielle", "selection", "tout_compris")
 
 
@@ -39,7 +41,7 @@ def _freeze(value: Any) -> Any:
         return MappingProxyType({k: v if k == "version" else _freeze(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
-    if isinstance(value, str) and value[:1].isdigit() and value.replace(".", "", 1).isdigit():
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
         return Decimal(value)
     return value
 
