@@ -11,6 +11,7 @@ A request is ``{"op": ..., "tariff_version"?: ..., ...}``; a response is
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,11 @@ from .errors import InvalidRequest, InvalidType, SimulatorError, UnknownOperatio
 from .fields import require_object
 from .tariff import Tariff, load_tariff
 
-__all__ = ["OPERATIONS", "dumps", "handle", "handle_json"]
+__all__ = ["MAX_DEPTH", "OPERATIONS", "dumps", "handle", "handle_json", "handle_text"]
+
+MAX_DEPTH = 32
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def _quote(request: Mapping[str, Any], tariff: Tariff) -> dict[str, Any]:
@@ -81,8 +86,27 @@ def dumps(response: Mapping[str, Any]) -> str:
     return json.dumps(response, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def _too_deep(text: str | bytes) -> bool:
+    """Whether brackets nest deeper than any request needs.
+
+    Checked before parsing: runtimes give up on deep nesting at different
+    depths (Pyodide's JavaScript stack overflows and kills the interpreter).
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
 def handle_text(text: str | bytes) -> dict[str, Any]:
     """:func:`handle` on JSON text; text that is not JSON is a request error."""
+    if _too_deep(text):
+        message = f"la requête imbrique plus de {MAX_DEPTH} niveaux d'objets ou de listes"
+        return {"ok": False, "error": InvalidRequest("", message).as_dict()}
     try:
         request = json.loads(text)
     except (ValueError, RecursionError):

@@ -174,9 +174,13 @@ def parse_options(
             )
 
     export_spec = bounds["export_cover"]
-    export_cover = read_choice(
-        obj, "export_cover", path, ("none", "eu", "world"), default=export_spec["default"]
-    )
+    named = _named_buyers(obj, path, profile, tariff, formula, threshold)
+    default_export = export_spec["default"]
+    if spec["named_limits"] == "listed" and default_export != "world":
+        # By default the cover reaches the clients the owner names, wherever they are.
+        zones = {b.zone for b in named}
+        default_export = "world" if "world" in zones else "eu" if "eu" in zones else default_export
+    export_cover = read_choice(obj, "export_cover", path, ("none", "eu", "world"), default=default_export)
     if export_cover not in export_spec["allowed"]:
         raise InvalidCombination(
             join(path, "export_cover"),
@@ -189,7 +193,6 @@ def parse_options(
             f"la formule {label} ne couvre que des clients désignés, pas les acheteurs publics",
         )
     payment = read_choice(obj, "payment", path, ("annual", "monthly"), default="annual")
-    named = _named_buyers(obj, path, profile, tariff, formula, threshold)
     options = Options(
         formula=formula,
         indemnity_pct=indemnity,

@@ -61,6 +61,8 @@ _TINY = 1e-16
 _BIG_SHARE = 4  # a buyer is enumerated when its single indemnity exceeds a quarter of the cap
 _MAX_BIG = 8
 _PRUNE = 1e-12
+_HALF = Decimal("0.5")
+_CAP_BINS = 64  # grid of the small buyers' indemnity, only read against the cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,34 +88,56 @@ def _ipow(base: float, n: int) -> float:
 
 
 class Distribution:
-    """Probability masses on ``bins`` grid points ``0, h, 2h, ...`` plus the mass beyond."""
+    """Probability masses on ``bins`` grid points ``0, h, 2h, ...`` plus the mass beyond.
+
+    Only the masses up to the last one that can be non-zero are stored, so
+    early convolutions and small kept losses cost little.
+    """
 
     __slots__ = ("bins", "mass", "tail")
 
     def __init__(self, bins: int) -> None:
         self.bins = bins
-        self.mass = [1.0] + [0.0] * (bins - 1)
+        self.mass = [1.0]
         self.tail = 0.0
 
     def _shifted_sum(self, parts: Sequence[tuple[float, int]]) -> None:
         """Replace masses by ``sum(weight * shift(mass, k))`` over ``parts``; overflow goes to the tail."""
-        n = self.bins
         old = self.mass
-        new = [0.0] * n
+        size = len(old)
+        new_size = min(self.bins, size + max(k for _, k in parts))
+        new = [0.0] * new_size
         tail = self.tail
         for weight, shift in parts:
             if weight == 0.0:
                 continue
-            if shift >= n:
+            if shift >= new_size:
                 tail += weight * math.fsum(old)
                 continue
-            if shift == 0:
-                new = [a + weight * b for a, b in zip(new, old, strict=True)]
-            else:
-                new[shift:] = [a + weight * b for a, b in zip(new[shift:], old[: n - shift], strict=True)]
-                tail += weight * math.fsum(old[n - shift :])
+            end = min(new_size, shift + size)
+            new[shift:end] = [a + weight * b for a, b in zip(new[shift:end], old[: end - shift], strict=True)]
+            if end - shift < size:
+                tail += weight * math.fsum(old[end - shift :])
         self.mass = new
         self.tail = tail
+
+    def _bernoulli(self, p: float, low: int, frac: float) -> None:
+        """One loss of ``low + frac`` steps with probability ``p``, in a single pass."""
+        old = self.mass
+        size = len(old)
+        n = self.bins
+        if low >= n:
+            self.mass = [(1.0 - p) * a for a in old]
+            self.tail = self.tail + p * math.fsum(old)
+            return
+        new_size = min(n, size + low + 1)
+        padded = old + [0.0] * (new_size - size)
+        first = [0.0] * low + padded[: new_size - low]
+        second = [0.0] * (low + 1) + padded[: new_size - low - 1]
+        q, w1, w2 = 1.0 - p, p * (1.0 - frac), p * frac
+        self.mass = [q * a + w1 * b + w2 * c for a, b, c in zip(padded, first, second, strict=True)]
+        overflow = w1 * math.fsum(padded[new_size - low :]) + w2 * math.fsum(padded[new_size - low - 1 :])
+        self.tail = self.tail + overflow
 
     def add(self, amount_bins: float, p: float, count: int = 1) -> None:
         """Convolve with ``count`` independent losses of ``amount_bins`` grid steps, each with probability ``p``."""
@@ -122,7 +146,8 @@ class Distribution:
         low = int(amount_bins)
         frac = amount_bins - low
         if count == 1:
-            self._shifted_sum(((1.0 - p, 0), (p * (1.0 - frac), low), (p * frac, low + 1)))
+            # Split the loss between its two nearest grid points; the mean is kept.
+            self._bernoulli(p, low, frac)
             return
         left = count
         while left:
@@ -133,7 +158,6 @@ class Distribution:
             parts: list[tuple[float, int]] = []
             cumulative = 0.0
             for k in range(n + 1):
-                # Split k defaults' total between its two nearest grid points; the mean is kept.
                 total = k * amount_bins
                 k_low = int(total)
                 k_frac = total - k_low
@@ -147,9 +171,9 @@ class Distribution:
 
     def survivals(self) -> list[float]:
         """P(loss > j * h) for every grid point j."""
-        out = [0.0] * self.bins
+        out = [self.tail] * self.bins
         running = self.tail
-        for j in range(self.bins - 1, -1, -1):
+        for j in range(len(self.mass) - 1, -1, -1):
             out[j] = running
             running += self.mass[j]
         return out
@@ -258,22 +282,61 @@ def _prob(p: float) -> str:
     return format(min(max(p, 0.0), 1.0), ".6f")
 
 
+def _survival_at(survival: Sequence[float], steps: Decimal) -> float:
+    """P(loss > x) for ``x = steps * h``, read between grid points.
+
+    The mass on grid point j stands for losses around ``j * h``; the survival
+    is taken as reached half-way between points and linear in between. Grid
+    point 0 holds mostly the years without loss, so it is not spread.
+    """
+    if steps <= _HALF:
+        return survival[0]
+    j = int((steps + _HALF).to_integral_value(rounding=ROUND_FLOOR))  # steps in [j - 1/2, j + 1/2)
+    if j >= len(survival):
+        return survival[-1]
+    weight = float(steps - j + _HALF)
+    return survival[j - 1] + (survival[j] - survival[j - 1]) * weight
+
+
 def _quantile(survival: Sequence[float], level: float, step: Decimal) -> str | None:
-    """Smallest grid amount whose survival is at most ``1 - level`` (None beyond the grid)."""
-    target = 1.0 - level
-    for j, s in enumerate(survival):
-        if s <= target + 1e-12:
-            return money_str(step * j)
+    """Smallest amount whose survival is at most ``1 - level``, by the reading of :func:`_survival_at`.
+
+    None when the grid does not reach it.
+    """
+    target = 1.0 - level + 1e-12
+    if survival[0] <= target:
+        return money_str(ZERO)
+    for j in range(1, len(survival)):
+        if survival[j] <= target:
+            before = survival[j - 1]
+            fraction = (before - target) / (before - survival[j])
+            return money_str(step * (j - _HALF + Decimal(repr(fraction))))
     return None
 
 
 def _distribution(
-    buyers: Sequence[RiskBuyer], amounts: Sequence[Decimal], step: Decimal, bins: int
+    buyers: Sequence[RiskBuyer],
+    amounts: Sequence[Decimal],
+    step: Decimal,
+    bins: int,
+    cache: dict[tuple[Any, ...], Distribution] | None = None,
 ) -> Distribution:
+    """The loss distribution of ``buyers`` each losing its amount on default.
+
+    ``cache`` shares results within a request: formulas often leave some
+    amounts unchanged (no indemnity on a buyer means its kept loss is its
+    gross loss).
+    """
+    # Smallest amounts first: the stored support then grows as late as it can.
+    losses = sorted((a, b.pd, b.count) for b, a in zip(buyers, amounts, strict=True) if a > 0)
+    key = (step, bins, tuple(losses))
+    if cache is not None and key in cache:
+        return cache[key]
     dist = Distribution(bins)
-    for buyer, amount in zip(buyers, amounts, strict=True):
-        if amount > 0:
-            dist.add(_bins(amount, step), float(buyer.pd), buyer.count)
+    for amount, pd, count in losses:
+        dist.add(_bins(amount, step), float(pd), count)
+    if cache is not None:
+        cache[key] = dist
     return dist
 
 
@@ -303,7 +366,8 @@ def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, A
     # Grid wide enough for the cushion, the largest single loss and the far tail of the total.
     top = max(cushion, largest * 2, mean + 10 * variance.sqrt(), Decimal(100))
     step = _nice_step(top / bins)
-    gross_dist = _distribution(buyers, gross, step, bins)
+    cache: dict[tuple[Any, ...], Distribution] = {}
+    gross_dist = _distribution(buyers, gross, step, bins, cache)
     gross_surv = gross_dist.survivals()
 
     outcomes = [
@@ -318,7 +382,7 @@ def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, A
             continue
         terms = parse_terms(quote.terms, tariff)
         indemnities = [_claim_indemnity(terms, b) for b in buyers]
-        cap = _CapModel(buyers, indemnities, terms.max_liability, step, bins)
+        cap = _CapModel(buyers, indemnities, terms.max_liability, step, bins, cache)
         outcomes.append(
             _outcome(
                 formula,
@@ -392,6 +456,7 @@ class _CapModel:
         cap: Decimal,
         step: Decimal,
         bins: int,
+        cache: dict[tuple[Any, ...], Distribution],
     ) -> None:
         kept_amounts = [b.exposure - a for b, a in zip(buyers, indemnities, strict=True)]
         self.expected_indemnity_uncapped = _expected(buyers, indemnities)
@@ -408,15 +473,17 @@ class _CapModel:
             return [buyers[i] for i in indexes], [amounts[i] for i in indexes]
 
         gross = [b.exposure for b in buyers]
-        small_gross = _distribution(*subset(small, gross), step, bins)
-        small_kept = _distribution(*subset(small, kept_amounts), step, bins)
+        small_gross = _distribution(*subset(small, gross), step, bins, cache)
+        small_kept = _distribution(*subset(small, kept_amounts), step, bins, cache)
         s_gross, s_kept = small_gross.survivals(), small_kept.survivals()
         small_buyers, small_ind = subset(small, indemnities)
         possible = sum((a * b.count for b, a in zip(small_buyers, small_ind, strict=True)), ZERO)
         mean_small_ind = _expected(small_buyers, small_ind)
-        ind_step = cap / bins if cap > 0 else Decimal(1)
+        ind_step = cap / _CAP_BINS if cap > 0 else Decimal(1)
         ind_dist = (
-            _distribution(small_buyers, small_ind, ind_step, bins) if possible > 0 else Distribution(bins)
+            _distribution(small_buyers, small_ind, ind_step, _CAP_BINS, cache)
+            if possible > 0
+            else Distribution(_CAP_BINS)
         )
         ind_surv = ind_dist.survivals()
 
@@ -435,7 +502,7 @@ class _CapModel:
                 p_cap += prob
             else:
                 index = int(left / ind_step)
-                over = 0.0 if possible <= left else (ind_surv[index] if index < bins else ind_dist.tail)
+                over = 0.0 if possible <= left else (ind_surv[index] if index < _CAP_BINS else ind_dist.tail)
                 kept = _moved(s_kept, small_kept.tail, u_big, step)
                 if over == 0.0:
                     up = low = kept
@@ -496,8 +563,7 @@ def _outcome(
     step: Decimal,
     p_cap: float | None,
 ) -> dict[str, Any]:
-    cushion_index = int((cushion / step).to_integral_value(rounding=ROUND_FLOOR))
-    exceeds = survival[cushion_index] if cushion_index < len(survival) else survival[-1]
+    exceeds = _survival_at(survival, cushion / step)
     return {
         "formula": formula,
         "label": label,
