@@ -58,6 +58,7 @@ _BUYER_FIELDS = ("name", "exposure", "pd", "grade", "zone")
 _MAX_EXPOSURE = Decimal("100000000")
 _BINOMIAL_CHUNK = 500  # keeps q**n far from underflow for any default probability we accept
 _TINY = 1e-16
+_NEGLIGIBLE = 1e-18
 _BIG_SHARE = 4  # a buyer is enumerated when its single indemnity exceeds a quarter of the cap
 _MAX_BIG = 8
 _PRUNE = 1e-12
@@ -119,7 +120,7 @@ class Distribution:
             if end - shift < size:
                 tail += weight * math.fsum(old[end - shift :])
         self.mass = new
-        self.tail = tail
+        self.tail = tail + self._trim(new)
 
     def _bernoulli(self, p: float, low: int, frac: float) -> None:
         """One loss of ``low + frac`` steps with probability ``p``, in a single pass."""
@@ -135,9 +136,22 @@ class Distribution:
         first = [0.0] * low + padded[: new_size - low]
         second = [0.0] * (low + 1) + padded[: new_size - low - 1]
         q, w1, w2 = 1.0 - p, p * (1.0 - frac), p * frac
-        self.mass = [q * a + w1 * b + w2 * c for a, b, c in zip(padded, first, second, strict=True)]
+        mass = [q * a + w1 * b + w2 * c for a, b, c in zip(padded, first, second, strict=True)]
         overflow = w1 * math.fsum(padded[new_size - low :]) + w2 * math.fsum(padded[new_size - low - 1 :])
-        self.tail = self.tail + overflow
+        self.mass = mass
+        self.tail = self.tail + overflow + self._trim(mass)
+
+    @staticmethod
+    def _trim(mass: list[float]) -> float:
+        """Drop negligible masses at the top end, returned to go to the tail.
+
+        They cannot move any figure we print, and a shorter list makes every
+        later convolution cheaper.
+        """
+        dropped = 0.0
+        while len(mass) > 1 and mass[-1] < _NEGLIGIBLE:
+            dropped += mass.pop()
+        return dropped
 
     def add(self, amount_bins: float, p: float, count: int = 1) -> None:
         """Convolve with ``count`` independent losses of ``amount_bins`` grid steps, each with probability ``p``."""
