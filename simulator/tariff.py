@@ -75,6 +75,7 @@ class Tariff:
         raise LookupError(f"{table}: no band holds {value}")  # pragma: no cover - tariff data bug
 
 
+@functools.cache
 def available_versions() -> tuple[str, ...]:
     """Every tariff version shipped in the package, oldest first."""
     names = [p.name for p in resources.files(__package__).joinpath("tariffs").iterdir()]
