@@ -257,8 +257,6 @@ def price(profile: Profile, options: Options, tariff: Tariff, path: str = "optio
             f"{auto['label']} : {fr_money(options.automatic_threshold)}",
             _ONE + auto["slope_per_thousand"] * (options.automatic_threshold - auto["reference"]) / 1000,
         )
-    payment = tariff["payment"][options.payment]
-    ledger.scale("payment", payment["label"], payment["factor"])
     minimum = spec["minimum_premium"]
     minimum_applied = ledger.running < minimum
     if minimum_applied:
@@ -268,6 +266,9 @@ def price(profile: Profile, options: Options, tariff: Tariff, path: str = "optio
             fr_money(minimum),
             minimum - ledger.running,
         )
+    # Paying by the month costs the same loading whether or not the annual floor applied.
+    payment = tariff["payment"][options.payment]
+    ledger.scale("payment", payment["label"], payment["factor"])
     net = ledger.running
 
     fees = _fees(options, tariff)

@@ -155,12 +155,14 @@ def test_bound_is_stated_in_the_message():
 
 def test_named_buyer_abroad_needs_export_cover():
     profile = {**PROFILE, "top_buyers": [{"name": "Hamburg GmbH", "share": 0.05, "zone": "eu"}]}
-    error = error_of({"op": "quote", "profile": profile, "options": {"formula": "selection"}})
-    assert (error["code"], error["field"]) == ("invalid_combination", "options.export_cover")
-    ok = handle(
-        {"op": "quote", "profile": profile, "options": {"formula": "selection", "export_cover": "eu"}}
+    error = error_of(
+        {"op": "quote", "profile": profile, "options": {"formula": "selection", "export_cover": "none"}}
     )
+    assert (error["code"], error["field"]) == ("invalid_combination", "options.export_cover")
+    # By default Sélection's cover reaches the clients it names.
+    ok = handle({"op": "quote", "profile": profile, "options": {"formula": "selection"}})
     assert ok["ok"]
+    assert ok["result"]["terms"]["covered_zones"] == ["france", "eu"]
     assert ok["result"]["insured_segments"]["eu"] == "37500.00"
 
 
