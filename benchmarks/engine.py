@@ -7,8 +7,9 @@ Run from anywhere (``make bench`` does it)::
 Speed: ``simulator.handle(request)`` is timed call by call with
 ``time.perf_counter_ns`` on both runtimes (in Pyodide, inside Python, so JS
 conversion is not counted); the table shows median and p95 (nearest rank)
-beside the goals. Accuracy: the no-cover loss of the 200-buyer portfolio is
-simulated year by year in CPython and set beside the engine's figures.
+beside the goals. Accuracy: the yearly loss kept, with no cover and under each formula
+(yearly cap included), is simulated year by year in CPython for the 200-buyer
+portfolio and for the typical profile, and set beside the engine's figures.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -191,24 +193,22 @@ def print_speed(results: Mapping[str, list[Timing]]) -> None:
 # --- accuracy ---------------------------------------------------------------
 
 
-def simulate_yearly_losses(losses_cents: Sequence[tuple[int, float]], years: int, seed: int) -> list[int]:
-    """Total loss of each simulated year, in cents, when each buyer defaults with its pd.
+def simulate_default_years(pds: Sequence[float], years: int, seed: int) -> list[list[int]]:
+    """For each simulated year, the indexes of the buyers that default in it.
 
-    ``losses_cents`` holds (loss at default, pd) per buyer. Rather than one
-    draw per buyer and year, each buyer jumps from one default year to the
-    next by a geometric gap: the same independent Bernoulli years, but about
-    sum(pd) draws per year instead of one per buyer, so pure Python simulates
-    a million years in seconds (no numpy needed). Amounts stay integer cents,
-    so the sums are exact. Pass kept losses instead of exposures to simulate
-    a formula without a yearly cap.
+    Rather than one draw per buyer and year, each buyer jumps from one default
+    year to the next by a geometric gap: the same independent Bernoulli years,
+    but about sum(pd) draws per year instead of one per buyer, so pure Python
+    simulates a million years in seconds (no numpy needed).
     """
     rng = random.Random(seed)
-    totals = [0] * years
-    for loss, pd in losses_cents:
-        if pd <= 0 or loss == 0:
+    defaults: list[list[int]] = [[] for _ in range(years)]
+    for index, pd in enumerate(pds):
+        if pd <= 0:
             continue
         if pd >= 1:
-            totals = [t + loss for t in totals]
+            for year in defaults:
+                year.append(index)
             continue
         log_q = math.log1p(-pd)
         year = -1
@@ -217,8 +217,20 @@ def simulate_yearly_losses(losses_cents: Sequence[tuple[int, float]], years: int
             year += 1 + int(math.log(1.0 - rng.random()) / log_q)
             if year >= years:
                 break
-            totals[year] += loss
-    return totals
+            defaults[year].append(index)
+    return defaults
+
+
+def kept_losses(
+    defaults: Sequence[Sequence[int]], exposures: Sequence[int], indemnities: Sequence[int], cap: int | None
+) -> list[int]:
+    """Loss kept each year in cents: gross loss less the indemnities, capped at ``cap`` a year."""
+    out = []
+    for year in defaults:
+        gross = sum(exposures[i] for i in year)
+        paid = sum(indemnities[i] for i in year)
+        out.append(gross - (paid if cap is None else min(paid, cap)))
+    return out
 
 
 @dataclass
@@ -255,76 +267,107 @@ def reference(totals_cents: list[int], cushion: float) -> Reference:
     return Reference(n, mean, (mean - half, mean + half), quantiles, above, (above - p_half, above + p_half))
 
 
-def no_cover_outcome(result: Any) -> tuple[dict[str, Any] | None, str]:
-    """The engine's no-cover figures wherever the response keeps them, and where that was."""
-    if not isinstance(result, Mapping):
-        return None, "result is not an object"
-    if isinstance(result.get("none"), Mapping):
-        return dict(result["none"]), 'result["none"]'
-    for key, value in result.items():
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, Mapping) and item.get("formula") == "none":
-                    return dict(item), f'result["{key}"][formula == "none"]'
-    return None, "no no-cover outcome found"
+def claim_indemnity(terms: Mapping[str, Any], name: str, zone: str, exposure: Decimal) -> Decimal:
+    """The policy's rule for one buyer's default, written again here, apart from the engine."""
+    if zone not in terms["covered_zones"]:
+        return Decimal(0)
+    limits = {n["buyer"].casefold(): Decimal(n["limit"]) for n in terms["named_limits"]}
+    if name.casefold() in limits:
+        limit = limits[name.casefold()]
+    elif terms["automatic_cover"]:
+        limit = Decimal(terms["automatic_threshold"])
+    else:
+        return Decimal(0)
+    covered = min(exposure, limit)
+    deductible = min(Decimal(terms["deductible"]), covered)
+    return ((covered - deductible) * Decimal(terms["indemnity_pct"]) / 100).quantize(
+        Decimal("0.01"), "ROUND_HALF_UP"
+    )
 
 
-def pick(outcome: Mapping[str, Any], *needles: str) -> tuple[str, float] | None:
-    """First numeric field whose name contains every needle (the response shape is not final)."""
-    for key, value in outcome.items():
-        if all(n in key for n in needles):
-            try:
-                return key, float(value)
-            except (TypeError, ValueError):
-                continue
-    return None
+def risk_buyers(request: Mapping[str, Any]) -> list[tuple[str, str, Decimal, float]]:
+    """(name, zone, exposure, pd) of every buyer the request describes, one row per buyer."""
+    import simulator
+    from simulator.portfolio import profile_buyers
+    from simulator.profile import parse_profile
+
+    tariff = simulator.load_tariff()
+    if request.get("buyers"):
+        return [
+            (b["name"], b.get("zone", "france"), Decimal(b["exposure"]), float(b["pd"]))
+            for b in request["buyers"]
+        ]
+    # The engine's reading of the profile into buyers is model input, not what is measured here.
+    rows = []
+    for b in profile_buyers(parse_profile(request["profile"], tariff), tariff):
+        rows += [
+            (b.name if b.count == 1 else f"{b.name} #{k}", b.zone, b.exposure, float(b.pd))
+            for k in range(b.count)
+        ]
+    return rows
 
 
-def print_accuracy(text: str, years: int, seed: int) -> None:
+def print_accuracy(name: str, text: str, years: int, seed: int) -> None:
+    """Every outcome of a portfolio request, engine against a seeded Monte Carlo with the yearly cap."""
     import simulator
 
     request = json.loads(text)
-    buyers = [(round(float(b["exposure"]) * 100), float(b["pd"])) for b in request["buyers"]]
-    cushion = float(request["cash_cushion"])
-    exact_mean = math.fsum(e * p for e, p in buyers) / 100
-
     response = json.loads(simulator.handle_json(text))
     if not response.get("ok"):
         print(f"engine answered an error, nothing to compare: {response.get('error')}")
         return
     result = response["result"]
-    print(f"engine result keys: {sorted(result) if isinstance(result, Mapping) else type(result).__name__}")
-    outcome, where = no_cover_outcome(result)
-    print(f"no-cover figures: {where}" + (f"; keys: {sorted(outcome)}" if outcome else ""))
-
+    compare = simulator.handle(
+        {"op": "compare", "profile": request["profile"], "options": request.get("options", {})}
+    )
+    terms = {f["formula"]: f["terms"] for f in compare["result"]["formulas"] if f["available"]}
+    buyers = risk_buyers(request)
+    cushion = float(request.get("cash_cushion", 0))
     start = time.perf_counter()
-    ref = reference(simulate_yearly_losses(buyers, years, seed), cushion)
-    elapsed = time.perf_counter() - start
+    defaults = simulate_default_years([b[3] for b in buyers], years, seed)
+    exposures = [round(b[2] * 100) for b in buyers]
     print(
-        f"reference: {ref.years:,} simulated years, seed {seed}, pure Python, {elapsed:.1f} s; "
-        "intervals are 95 % confidence intervals"
+        f"### {name}: {len(buyers)} buyers, grid step {result['grid']['step']} EUR; reference {years:,} years, "
+        f"seed {seed}; intervals are 95 % confidence intervals"
     )
-    print(f"exact expected loss (sum of exposure x pd): {exact_mean:,.2f}")
-    print()
-
-    rows: list[tuple[str, tuple[str, float] | None, float, tuple[float, float], str]] = [
-        ("expected loss", pick(outcome or {}, "expected", "loss"), ref.mean, ref.mean_ci, ",.2f"),
-        ("95 % quantile", pick(outcome or {}, "95"), *ref.quantiles[0.95], ",.2f"),
-        ("99 % quantile", pick(outcome or {}, "99"), *ref.quantiles[0.99], ",.2f"),
-        (f"P(loss > {cushion:,.0f})", pick(outcome or {}, "cushion"), ref.p_exceeds, ref.p_exceeds_ci, ".6f"),
-    ]
     print(
-        f"{'no cover':<20}{'engine field':<26}{'engine':>14}{'Monte Carlo':>14}  {'95 % interval':<26}{'diff':>11}"
+        f"{'outcome':<14}{'figure':<22}{'engine':>14}{'Monte Carlo':>14}  {'95 % interval':<28}{'diff':>9}  note"
     )
-    for label, found, value, (low, high), fmt in rows:
-        interval = f"[{low:{fmt}}, {high:{fmt}}]"
-        if found is None:
-            print(f"{label:<20}{'(not found)':<26}{'-':>14}{value:>14{fmt}}  {interval:<26}")
+    for outcome in result["outcomes"]:
+        formula = outcome["formula"]
+        if not outcome.get("available", True):
             continue
-        key, engine = found
-        inside = "" if low <= engine <= high else "  outside"
-        rel = f"{(engine - value) / value:+.2%}" if value else "-"
-        print(f"{label:<20}{key:<26}{engine:>14{fmt}}{value:>14{fmt}}  {interval:<26}{rel:>11}{inside}")
+        if formula == "none":
+            indemnities, cap = [0] * len(buyers), None
+        else:
+            t = terms[formula]
+            indemnities = [round(claim_indemnity(t, n, z, e) * 100) for n, z, e, _ in buyers]
+            cap = round(Decimal(t["max_liability"]) * 100)
+        ref = reference(kept_losses(defaults, exposures, indemnities, cap), cushion)
+        rows = [
+            ("expected kept", outcome["expected_kept_loss"], ref.mean, ref.mean_ci, ",.2f"),
+            ("95 % quantile", outcome["kept_loss_q95"], *ref.quantiles[0.95], ",.2f"),
+            ("99 % quantile", outcome["kept_loss_q99"], *ref.quantiles[0.99], ",.2f"),
+            (
+                f"P(kept > {cushion:,.0f})",
+                outcome["prob_exceeds_cushion"],
+                ref.p_exceeds,
+                ref.p_exceeds_ci,
+                ".6f",
+            ),
+        ]
+        note = f"cap_bound {outcome['cap_bound']}" if formula != "none" else ""
+        for label, engine_text, value, (low, high), fmt in rows:
+            engine = float(engine_text) if engine_text is not None else float("nan")
+            interval = f"[{low:{fmt}}, {high:{fmt}}]"
+            inside = "inside" if low <= engine <= high else "outside"
+            rel = f"{(engine - value) / value:+.2%}" if value else "-"
+            print(
+                f"{formula:<14}{label:<22}{engine:>14{fmt}}{value:>14{fmt}}  {interval:<28}{rel:>9}  {inside} {note}"
+            )
+            note = ""
+    print(f"(reference computed in {time.perf_counter() - start:.1f} s)")
+    print()
 
 
 # --- main -------------------------------------------------------------------
@@ -354,7 +397,7 @@ def node_version() -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=200, help="timed calls per scenario and runtime")
+    parser.add_argument("--iterations", type=int, default=100, help="timed calls per scenario and runtime")
     parser.add_argument("--warmup", type=int, default=10, help="untimed calls first")
     parser.add_argument("--mc-years", type=int, default=1_000_000, help="simulated years of the reference")
     parser.add_argument("--seed", type=int, default=20261126, help="seed of the Monte Carlo reference")
@@ -431,8 +474,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not args.skip_accuracy:
         print()
-        print("## accuracy: no-cover yearly loss of the portfolio-200 request, engine vs Monte Carlo")
-        print_accuracy(cases["portfolio-200"], args.mc_years, args.seed)
+        print("## accuracy: yearly loss kept, with no cover and under each formula, engine vs Monte Carlo")
+        print_accuracy("portfolio-200 (explicit buyers)", cases["portfolio-200"], args.mc_years, args.seed)
+        profile_case = json.dumps({"op": "portfolio", "profile": TYPICAL_PROFILE, "cash_cushion": "50000"})
+        print_accuracy("typical profile (buyers from the profile)", profile_case, args.mc_years, args.seed)
     return 1 if failures else 0
 
 

@@ -385,7 +385,9 @@ def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, A
     gross_surv = gross_dist.survivals()
 
     outcomes = [
-        _outcome("none", "Sans assurance", mean, gross_surv, ZERO, ZERO, ZERO, 0.0, cushion, step, None)
+        _outcome(
+            "none", "Sans assurance", expected_kept=mean, survival=gross_surv, cushion=cushion, step=step
+        )
     ]
     for formula in FORMULAS:
         quote = quotes[formula]
@@ -401,15 +403,16 @@ def portfolio_request(request: Mapping[str, Any], tariff: Tariff) -> dict[str, A
             _outcome(
                 formula,
                 tariff.formula(formula)["label"],
-                cap.expected_kept,
-                cap.upper,
-                cap.expected_indemnity,
-                quote.premium.total,
-                terms.max_liability,
-                cap.gap,
-                cushion,
-                step,
-                cap.p_cap,
+                expected_kept=cap.expected_kept,
+                survival=cap.upper,
+                lower=cap.lower,
+                expected_indemnity=cap.expected_indemnity,
+                premium=quote.premium.total,
+                cap=terms.max_liability,
+                cap_bound=cap.gap,
+                p_cap=cap.p_cap,
+                cushion=cushion,
+                step=step,
             )
         )
     return {
@@ -533,7 +536,8 @@ class _CapModel:
             upper = [a + prob * b for a, b in zip(upper, up, strict=True)]
             lower = [a + prob * b for a, b in zip(lower, low, strict=True)]
         self.upper = [min(1.0, u) for u in upper]
-        self.gap = max((u - lo for u, lo in zip(self.upper, lower, strict=True)), default=0.0)
+        self.lower = [min(lo, u) for lo, u in zip(lower, self.upper, strict=True)]
+        self.gap = max((u - lo for u, lo in zip(self.upper, self.lower, strict=True)), default=0.0)
         self.p_cap = min(1.0, p_cap)
         self.excess = excess
         self.expected_kept = _expected(buyers, kept_amounts) + excess
@@ -567,34 +571,45 @@ def _enumerate_big(
 def _outcome(
     formula: str,
     label: str,
+    *,
     expected_kept: Decimal,
     survival: Sequence[float],
-    expected_indemnity: Decimal,
-    premium: Decimal,
-    cap: Decimal,
-    cap_bound: float,
+    lower: Sequence[float] | None = None,
+    expected_indemnity: Decimal = ZERO,
+    premium: Decimal = ZERO,
+    cap: Decimal | None = None,
+    cap_bound: float = 0.0,
+    p_cap: float | None = None,
     cushion: Decimal,
     step: Decimal,
-    p_cap: float | None,
 ) -> dict[str, Any]:
-    exceeds = _survival_at(survival, cushion / step)
+    """One outcome's figures; tail figures from the prudent ``survival``, with the ``lower`` one as a range."""
+    lower = survival if lower is None else lower
+    q95, q99 = _quantile(survival, 0.95, step), _quantile(survival, 0.99, step)
+    exceeds = _prob(_survival_at(survival, cushion / step))
     return {
         "formula": formula,
         "label": label,
         "available": True,
         "premium_total": money_str(premium),
-        "max_liability": money_str(cap) if formula != "none" else None,
+        "max_liability": money_str(cap) if cap is not None else None,
         "expected_kept_loss": money_str(expected_kept),
         "expected_indemnity": money_str(expected_indemnity),
         "expected_cost": money_str(expected_kept + premium),
         "indemnity_to_premium": str((expected_indemnity / premium).quantize(Decimal("0.001")))
         if premium
         else None,
-        "kept_loss_q95": _quantile(survival, 0.95, step),
-        "kept_loss_q99": _quantile(survival, 0.99, step),
-        "prob_exceeds_cushion": _prob(exceeds),
+        "kept_loss_q95": q95,
+        "kept_loss_q99": q99,
+        "prob_exceeds_cushion": exceeds,
         "prob_cap_reached": _prob(p_cap) if p_cap is not None else None,
         "cap_bound": _prob(cap_bound),
+        # Where the yearly cap is only bounded, the true figure lies in [low, high]; high is shown.
+        "ranges": {
+            "kept_loss_q95": [_quantile(lower, 0.95, step), q95],
+            "kept_loss_q99": [_quantile(lower, 0.99, step), q99],
+            "prob_exceeds_cushion": [_prob(_survival_at(lower, cushion / step)), exceeds],
+        },
         "_survival": list(survival),
     }
 

@@ -128,6 +128,13 @@ def test_matches_brute_force(raw_buyers, cushion, named):
             engine_q = Decimal(outcome[key])
             assert quantile(exact, level) - slack <= engine_q, (key, outcome)
             assert engine_q <= quantile(exact, min(1.0, level + bound)) + slack, (key, outcome)
+        ranges = outcome["ranges"]
+        for level, key in ((0.95, "kept_loss_q95"), (0.99, "kept_loss_q99")):
+            low, high = (Decimal(v) for v in ranges[key])
+            assert low - slack <= quantile(exact, level) <= high + slack, (key, ranges)
+        low_p, high_p = (float(v) for v in ranges["prob_exceeds_cushion"])
+        assert survival(exact, Decimal(cushion) + slack) - 1e-6 <= high_p
+        assert low_p <= survival(exact, Decimal(cushion) - slack) + 1e-6
         p_engine = float(outcome["prob_exceeds_cushion"])
         assert survival(exact, Decimal(cushion) + slack) - bound <= p_engine
         assert p_engine <= survival(exact, Decimal(cushion) - slack) + bound
