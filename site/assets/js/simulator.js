@@ -1,0 +1,485 @@
+// The simulator page: reads the form, asks the engine (Pyodide in a worker) and shows the
+// results. The first results come from the build; the form works while the engine loads.
+import { FORMULAS, renderCompare, renderPortfolio, renderWhatIf } from "./render.mjs";
+
+const root = document.getElementById("sim");
+const boot = JSON.parse(document.getElementById("sim-boot").textContent);
+const forms = {
+  main: document.getElementById("sim-form"),
+  whatif: document.getElementById("sim-whatif-form"),
+  risk: document.getElementById("sim-risk-form"),
+};
+const out = {
+  compare: document.getElementById("sim-compare"),
+  whatif: document.getElementById("sim-whatif"),
+  portfolio: document.getElementById("sim-portfolio"),
+  status: document.getElementById("sim-status-text"),
+  progress: document.getElementById("sim-progress"),
+};
+const buyersBox = document.getElementById("sim-buyers");
+const SECONDARY_DELAY_MS = 200; // what-if and portfolio wait for typing to pause
+const WHITESPACE = /[\s\u00a0\u202f]/g;
+
+// State shared with tests and the benchmark (read-only for them).
+const sim = {
+  ready: null,
+  info: null,
+  lastRequests: null,
+  results: { ...boot.results },
+  updates: [], // {ms} from an input event to the premiums on screen
+};
+window.__sim = sim;
+
+// --- the engine worker ---------------------------------------------------------------
+
+class Engine {
+  constructor(url, config) {
+    this.worker = new Worker(url, { type: "module" });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker.onmessage = ({ data }) => {
+      const call = this.pending.get(data.id);
+      if (!call) return;
+      this.pending.delete(data.id);
+      if ("error" in data) call.reject(new Error(data.error));
+      else call.resolve(data.result);
+    };
+    this.worker.onerror = (event) => {
+      for (const call of this.pending.values()) call.reject(new Error(event.message || "worker error"));
+      this.pending.clear();
+    };
+    this.ready = this.call("init", config);
+  }
+
+  call(op, request) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, request });
+    });
+  }
+}
+
+// --- reading the form ------------------------------------------------------------------
+
+/** "22,5" (percent) -> "0.225" by moving the decimal point: no binary float on the way. */
+export function percentToFraction(text) {
+  const t = text.replace(WHITESPACE, "").replace(",", ".");
+  if (!/^-?\d+(\.\d+)?$/.test(t)) return t; // the engine names what is wrong with it
+  const negative = t.startsWith("-");
+  const [whole, frac = ""] = t.replace("-", "").split(".");
+  const padded = whole.padStart(3, "0");
+  const intPart = BigInt(padded.slice(0, -2)).toString();
+  const decimals = (padded.slice(-2) + frac).replace(/0+$/, "");
+  return `${negative ? "-" : ""}${intPart}${decimals ? `.${decimals}` : ""}`;
+}
+
+function fieldValue(input) {
+  if (input.type === "checkbox") return input.checked;
+  const raw = input.value.trim();
+  if (input.dataset.scale === "percent") return percentToFraction(raw);
+  if (input.inputMode === "decimal" || input.inputMode === "numeric") return raw.replace(WHITESPACE, "").replace(",", ".");
+  return raw;
+}
+
+const OPTIONAL = new Set(["grade"]);
+
+function requiredEmpty() {
+  // Empty inputs are answered here: the engine would take a default silently.
+  const empty = [];
+  for (const form of Object.values(forms)) {
+    for (const input of form.querySelectorAll("input[data-field]")) {
+      if (input.type === "checkbox" || OPTIONAL.has(input.name) || input.closest("[hidden]")) continue;
+      if (input.value.trim() === "") empty.push(input.dataset.field);
+    }
+  }
+  return empty;
+}
+
+function readProfile() {
+  const profile = { export: {} };
+  for (const input of forms.main.querySelectorAll("[data-field^='profile.']")) {
+    const path = input.dataset.field;
+    if (path.startsWith("profile.top_buyers")) continue;
+    const value = fieldValue(input);
+    if (path.startsWith("profile.export.")) profile.export[input.name] = value;
+    else profile[input.name] = input.inputMode === "numeric" && /^\d+$/.test(value) ? Number(value) : value;
+  }
+  profile.top_buyers = [...buyersBox.querySelectorAll(".sim-buyer")].map((row) => {
+    const buyer = {};
+    for (const input of row.querySelectorAll("input")) {
+      const value = fieldValue(input);
+      if (input.name === "grade") {
+        if (value !== "") buyer.grade = /^\d+$/.test(value) ? Number(value) : value;
+      } else buyer[input.name] = value;
+    }
+    return buyer;
+  });
+  return profile;
+}
+
+function readOptions() {
+  // Only what the visitor changed: the engine applies each formula's own defaults.
+  const options = Object.fromEntries(FORMULAS.map((f) => [f, {}]));
+  for (const control of forms.main.querySelectorAll("[data-formula][data-field^='options.']")) {
+    if (control.disabled) continue;
+    const value = fieldValue(control);
+    const changed = control.type === "checkbox" ? String(value) !== control.dataset.default : value !== control.dataset.default;
+    if (!changed) continue;
+    const numeric = control.tagName === "SELECT" && /^\d+$/.test(value);
+    options[control.dataset.formula][control.name] = numeric ? Number(value) : value;
+  }
+  const payment = forms.main.querySelector("[name=payment]").value;
+  if (payment !== "annual") for (const f of FORMULAS) options[f].payment = payment;
+  return options;
+}
+
+function readInvoice() {
+  const invoice = { id: "simulation", event: {} };
+  for (const control of forms.whatif.querySelectorAll("[data-field]")) {
+    const path = control.dataset.field;
+    const value = fieldValue(control);
+    if (path.startsWith("invoices[0].event.")) {
+      if (!control.closest("[hidden]")) invoice.event[control.name] = value;
+    } else if (control.name === "extension_days") {
+      invoice.extension_days = /^\d+$/.test(value) ? Number(value) : value;
+    } else invoice[control.name] = value;
+  }
+  return invoice;
+}
+
+function requests() {
+  const profile = readProfile();
+  const options = readOptions();
+  const cushion = fieldValue(forms.risk.querySelector("[name=cash_cushion]"));
+  return {
+    compare: { profile, options },
+    portfolio: { profile, options, cash_cushion: cushion },
+    invoice: readInvoice(),
+  };
+}
+
+// --- errors next to their fields -------------------------------------------------------
+
+function clearErrors(scope) {
+  for (const form of scope) {
+    for (const p of form.querySelectorAll(".sim-error")) {
+      p.hidden = true;
+      p.textContent = "";
+    }
+    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  }
+}
+
+function errorTarget(field) {
+  const all = [...root.querySelectorAll("[data-error-for]")];
+  for (let path = field; path; path = path.replace(/(\.[^.[\]]+|\[\d+\])$/, "")) {
+    const exact = all.find((p) => p.dataset.errorFor === path);
+    if (exact) return exact;
+    const child = all.find((p) => p.dataset.errorFor.startsWith(`${path}.`));
+    if (child) return child;
+    if (!/[.[]/.test(path)) break;
+  }
+  return document.getElementById("sim-general-error");
+}
+
+function showError(field, message) {
+  const target = errorTarget(field);
+  target.textContent = message;
+  target.hidden = false;
+  const input = root.querySelector(`[data-field="${CSS.escape(target.dataset.errorFor)}"]`);
+  input?.setAttribute("aria-invalid", "true");
+}
+
+function markStale(element, stale) {
+  element.classList.toggle("sim-stale", stale);
+  if (stale) element.setAttribute("data-stale", "true");
+  else element.removeAttribute("data-stale");
+}
+
+// --- the URL holds the simulation ------------------------------------------------------
+
+function controls() {
+  return Object.values(forms).flatMap((form) => [...form.querySelectorAll("[data-field]")]).filter(
+    (c) => !c.dataset.field.startsWith("profile.top_buyers"),
+  );
+}
+
+function isDefault(control) {
+  if (control.type === "checkbox") return control.checked === control.defaultChecked;
+  if (control.tagName === "SELECT") return [...control.options].every((o) => o.selected === o.defaultSelected);
+  return control.value === control.defaultValue;
+}
+
+function buyersText() {
+  return [...buyersBox.querySelectorAll(".sim-buyer")]
+    .map((row) => [...row.querySelectorAll("input")].map((i) => i.value.trim().replaceAll("~", "-").replaceAll("|", "/")).join("~"))
+    .join("|");
+}
+const defaultBuyers = buyersText();
+
+function writeURL() {
+  const params = new URLSearchParams();
+  for (const control of controls()) {
+    if (isDefault(control)) continue;
+    params.set(control.dataset.field, control.type === "checkbox" ? (control.checked ? "1" : "0") : control.value);
+  }
+  const buyers = buyersText();
+  if (buyers !== defaultBuyers) params.set("clients", buyers);
+  const query = params.toString();
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+function readURL() {
+  const params = new URLSearchParams(location.search);
+  let changed = false;
+  for (const control of controls()) {
+    const value = params.get(control.dataset.field);
+    if (value === null) continue;
+    if (control.type === "checkbox") control.checked = value === "1";
+    else control.value = value;
+    changed = true;
+  }
+  const buyers = params.get("clients");
+  if (buyers !== null) {
+    setBuyers(buyers === "" ? [] : buyers.split("|").map((row) => row.split("~")));
+    changed = true;
+  }
+  return changed;
+}
+
+// --- buyer rows ------------------------------------------------------------------------
+
+const rowTemplate = buyersBox.querySelector(".sim-buyer")?.cloneNode(true);
+
+function renumberBuyers() {
+  const rows = [...buyersBox.querySelectorAll(".sim-buyer")];
+  rows.forEach((row, i) => {
+    row.dataset.row = String(i);
+    for (const input of row.querySelectorAll("input")) {
+      input.id = `f-buyer-${input.name}-${i}`;
+      input.dataset.field = `profile.top_buyers[${i}].${input.name}`;
+      input.setAttribute("aria-describedby", `e-buyer-${input.name}-${i}`);
+    }
+    for (const label of row.querySelectorAll("label")) {
+      const input = label.parentElement.querySelector("input");
+      label.htmlFor = input.id;
+      if (input.name === "name") label.textContent = `Nom du client ${i + 1}`;
+    }
+    for (const error of row.querySelectorAll(".sim-error")) {
+      const input = error.parentElement.querySelector("input");
+      error.id = `e-buyer-${input.name}-${i}`;
+      error.dataset.errorFor = input.dataset.field;
+    }
+    row.querySelector(".sim-sr").textContent = `le client ${i + 1}`;
+  });
+  const list = document.getElementById("w-buyers");
+  list.replaceChildren(
+    ...rows.map((row) => Object.assign(document.createElement("option"), { value: row.querySelector("[name=name]").value })),
+  );
+}
+
+function newRow(values = ["", "", ""]) {
+  const row = rowTemplate.cloneNode(true);
+  row.querySelectorAll("input").forEach((input, i) => {
+    input.value = values[i] ?? "";
+    input.defaultValue = input.value;
+  });
+  for (const error of row.querySelectorAll(".sim-error")) error.hidden = true;
+  return row;
+}
+
+function setBuyers(rows) {
+  buyersBox.replaceChildren(...rows.map((values) => newRow(values)));
+  renumberBuyers();
+}
+
+// --- computing -------------------------------------------------------------------------
+
+let engine = null;
+let ready = false;
+let running = false;
+let again = false;
+let pendingInputAt = null;
+let secondaryTimer = null;
+let secondarySeq = 0;
+
+function setStatus(text, busy) {
+  out.status.textContent = text;
+  out.progress.hidden = !busy;
+}
+
+async function recompute() {
+  if (!ready) return;
+  if (running) {
+    again = true;
+    return;
+  }
+  running = true;
+  try {
+    do {
+      again = false;
+      await computeOnce();
+    } while (again);
+  } finally {
+    running = false;
+  }
+}
+
+async function computeOnce() {
+  const startedAt = pendingInputAt ?? performance.now();
+  pendingInputAt = null;
+  clearErrors([forms.main, forms.risk]);
+  writeURL();
+  const empty = requiredEmpty().filter((f) => f.startsWith("profile.") || f === "cash_cushion");
+  if (empty.length) {
+    for (const field of empty) showError(field, "Champ obligatoire");
+    markStale(out.compare, true);
+    return;
+  }
+  const req = requests();
+  sim.lastRequests = req;
+  const response = await engine.call("compare", req.compare);
+  if (again) return; // a newer change is waiting: show that one instead
+  if (!response.ok) {
+    showError(response.error.field, response.error.message);
+    markStale(out.compare, true);
+    return;
+  }
+  sim.results.compare = response.result;
+  out.compare.innerHTML = renderCompare(response.result);
+  out.compare.dataset.state = "live";
+  markStale(out.compare, false);
+  sim.updates.push({ ms: performance.now() - startedAt });
+  document.dispatchEvent(new CustomEvent("sim:updated", { detail: { kind: "compare" } }));
+  scheduleSecondary();
+}
+
+function scheduleSecondary() {
+  clearTimeout(secondaryTimer);
+  secondaryTimer = setTimeout(runSecondary, SECONDARY_DELAY_MS);
+}
+
+async function runSecondary() {
+  const seq = ++secondarySeq;
+  const req = requests();
+  clearErrors([forms.whatif, forms.risk]);
+  const compare = sim.results.compare;
+  const empty = requiredEmpty().filter((f) => f.startsWith("invoices") || f === "cash_cushion");
+  for (const field of empty) showError(field, "Champ obligatoire");
+  const whatifEmpty = empty.some((f) => f.startsWith("invoices"));
+  const settled = {};
+  if (!whatifEmpty) {
+    for (const result of compare.formulas) {
+      if (!result.available) continue;
+      const response = await engine.call("settle", { terms: result.terms, invoices: [req.invoice], paid_this_year: "0" });
+      if (!response.ok) {
+        showError(response.error.field, response.error.message);
+        markStale(out.whatif, true);
+        break;
+      }
+      settled[result.formula] = response.result;
+    }
+  }
+  if (seq !== secondarySeq) return;
+  if (!whatifEmpty && Object.keys(settled).length === compare.formulas.filter((r) => r.available).length) {
+    sim.results.whatif = settled;
+    out.whatif.innerHTML = renderWhatIf(settled, boot.labels);
+    markStale(out.whatif, false);
+  } else markStale(out.whatif, true);
+  if (empty.includes("cash_cushion")) {
+    markStale(out.portfolio, true);
+  } else {
+    const response = await engine.call("portfolio", req.portfolio);
+    if (seq !== secondarySeq) return;
+    if (response.ok) {
+      sim.results.portfolio = response.result;
+      out.portfolio.innerHTML = renderPortfolio(response.result);
+      markStale(out.portfolio, false);
+    } else {
+      showError(response.error.field, response.error.message);
+      markStale(out.portfolio, true);
+    }
+  }
+  document.dispatchEvent(new CustomEvent("sim:updated", { detail: { kind: "secondary" } }));
+}
+
+function onInput(event) {
+  if (event.target.matches?.("[data-field]")) {
+    pendingInputAt ??= performance.now();
+    if (event.target.id === "w-event") toggleEventDate();
+    if (!ready) writeURL();
+    else if (event.currentTarget === forms.main) recompute();
+    else {
+      writeURL();
+      scheduleSecondary();
+    }
+  }
+}
+
+function toggleEventDate() {
+  const insolvency = document.getElementById("w-event").value === "insolvency";
+  for (const el of forms.whatif.querySelectorAll("[data-when=insolvency]")) el.hidden = !insolvency;
+}
+
+function wire() {
+  for (const form of Object.values(forms)) {
+    form.addEventListener("input", onInput);
+    form.addEventListener("change", onInput);
+    form.addEventListener("submit", (event) => event.preventDefault());
+  }
+  forms.main.addEventListener("click", (event) => {
+    const action = event.target.closest("[data-action]")?.dataset.action;
+    if (action === "add-buyer") {
+      const row = newRow();
+      buyersBox.append(row);
+      renumberBuyers();
+      row.querySelector("input").focus();
+    } else if (action === "remove-buyer") {
+      const row = event.target.closest(".sim-buyer");
+      const next = row.nextElementSibling ?? row.previousElementSibling;
+      row.remove();
+      renumberBuyers();
+      (next?.querySelector("input") ?? document.getElementById("sim-add-buyer")).focus();
+    } else return;
+    pendingInputAt = performance.now();
+    recompute();
+  });
+  buyersBox.addEventListener("change", (event) => {
+    if (event.target.name === "name") renumberBuyers();
+  });
+}
+
+async function start() {
+  toggleEventDate();
+  const fromURL = readURL();
+  if (fromURL) {
+    for (const el of [out.compare, out.whatif, out.portfolio]) markStale(el, true);
+    setStatus("Préparation du calcul de votre simulation…", true);
+  }
+  wire();
+  // The worker resolves URLs against its own script: hand it absolute ones.
+  const absolute = (url) => new URL(url, document.baseURI).href;
+  const config = { ...boot.config };
+  for (const key of ["indexURL", "archiveURL", "snapshotURL"]) config[key] = absolute(config[key]);
+  engine = new Engine(absolute(root.dataset.worker), config);
+  sim.ready = engine.ready;
+  try {
+    sim.info = await engine.ready;
+  } catch (error) {
+    setStatus(`Le calcul dans le navigateur n'a pas pu démarrer (${error.message}). Les chiffres affichés sont ceux du profil d'exemple.`, false);
+    return;
+  }
+  ready = true;
+  const seconds = (sim.info.timings.total_ms / 1000).toFixed(1).replace(".", ",");
+  setStatus(`Calcul en direct dans votre navigateur (prêt en ${seconds} s) : chaque modification met les résultats à jour.`, false);
+  if (fromURL || forms.main.dataset.dirty) recompute();
+  document.dispatchEvent(new CustomEvent("sim:ready", { detail: sim.info }));
+}
+
+for (const form of Object.values(forms)) {
+  form.addEventListener("input", () => {
+    if (!ready) forms.main.dataset.dirty = "1";
+  });
+}
+start();

@@ -1,0 +1,224 @@
+"""Build hook for the in-browser engine.
+
+- the simulator page gets the default simulation computed by the engine on
+  CPython and rendered to HTML by the browser's own renderer (run in Node), so
+  numbers show before Pyodide is ready;
+- the build output gets the pinned Pyodide runtime, the ``simulator`` package
+  as a zip, a Pyodide memory snapshot with the engine already imported (made
+  in Node, cached by content hash) and gzip siblings of the large files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+PYODIDE_DIR = ROOT / "node_modules" / "pyodide"
+CACHE_DIR = ROOT / "build" / "cache"
+TOOLS = ROOT / "site" / "tools"
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+GZIP_SUFFIXES = (".wasm", ".zip", ".bin", ".mjs", ".js", ".json", ".css", ".html", ".svg")
+FORMULA_LABELS = {f: simulator.load_tariff().formula(f)["label"] for f in ("essentielle", "selection", "tout_compris")}
+
+# The simulation a visitor sees first; the page's form starts from these requests.
+DEFAULT_PROFILE: dict[str, Any] = {
+    "turnover": "850000",
+    "b2b_share": "0.85",
+    "sector": "services",
+    "export": {"eu": "0.1", "world": "0"},
+    "buyers_count": 25,
+    "top_buyers": [
+        {"name": "Client A", "share": "0.22"},
+        {"name": "Client B", "share": "0.12", "grade": 3},
+    ],
+    "payment_terms_days": 45,
+    "past_losses": "6000",
+    "company_age_years": "7",
+    "public_share": "0",
+}
+DEFAULT_CUSHION = "40000"
+DEFAULT_INVOICE: dict[str, Any] = {
+    "id": "simulation",
+    "buyer": "Client A",
+    "amount": "18000",
+    "vat_included": False,
+    "invoice_date": "2026-01-15",
+    "due_date": "2026-03-01",
+    "event": {"type": "insolvency", "date": "2026-04-10"},
+    "declared_on": "2026-03-20",
+    "extension_days": 0,
+}
+
+
+def _engine_archive() -> bytes:
+    """The ``simulator`` package as a zip, byte-identical from one build to the next."""
+    package = Path(simulator.__file__).resolve().parent
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".json"):
+                info = zipfile.ZipInfo(f"simulator/{path.relative_to(package).as_posix()}", (2026, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def _pyodide_version() -> str:
+    return json.loads((PYODIDE_DIR / "package.json").read_text("utf-8"))["version"]
+
+
+class _Build:
+    """What one build computes once: the engine archive, its hash and the asset URLs."""
+
+    def __init__(self) -> None:
+        if not PYODIDE_DIR.is_dir():
+            raise RuntimeError("node_modules/pyodide is missing: run `npm ci` (make site does)")
+        self.archive = _engine_archive()
+        self.pyodide_version = _pyodide_version()
+        digest = hashlib.sha256(self.archive + self.pyodide_version.encode()).hexdigest()[:16]
+        self.hash = digest
+        self.archive_name = f"simulator-{digest}.zip"
+        self.snapshot_name = f"snapshot-{digest}.bin"
+
+    def config(self, base_url: str) -> dict[str, str]:
+        """What the worker needs to start, URLs relative to the page's base."""
+        return {
+            "indexURL": f"{base_url}/assets/pyodide/{self.pyodide_version}/",
+            "archiveURL": f"{base_url}/assets/engine/{self.archive_name}",
+            "snapshotURL": f"{base_url}/assets/engine/{self.snapshot_name}",
+            "engine": self.hash,
+            "pyodide": self.pyodide_version,
+        }
+
+
+_build: _Build | None = None
+
+
+def on_pre_build(config: Any) -> None:
+    global _build
+    _build = _Build()
+
+
+def _handle(request: dict[str, Any]) -> dict[str, Any]:
+    response = simulator.handle(request)
+    if not response["ok"]:
+        raise RuntimeError(f"default simulation refused by the engine: {response['error']}")
+    return response["result"]
+
+
+def default_simulation() -> dict[str, Any]:
+    """The default requests and the engine's results for them."""
+    compare_request = {"op": "compare", "profile": DEFAULT_PROFILE, "options": {}}
+    portfolio_request = {"op": "portfolio", "profile": DEFAULT_PROFILE, "options": {}, "cash_cushion": DEFAULT_CUSHION}
+    compare = _handle(compare_request)
+    whatif = {}
+    for result in compare["formulas"]:
+        if result["available"]:
+            request = {"op": "settle", "terms": result["terms"], "invoices": [DEFAULT_INVOICE], "paid_this_year": "0"}
+            whatif[result["formula"]] = _handle(request)
+    return {
+        "requests": {"compare": compare_request, "portfolio": portfolio_request, "invoice": DEFAULT_INVOICE},
+        "results": {"compare": compare, "portfolio": _handle(portfolio_request), "whatif": whatif},
+    }
+
+
+def _prerender(results: dict[str, Any]) -> dict[str, str]:
+    payload = json.dumps({**results, "labels": FORMULA_LABELS}, ensure_ascii=False).encode()
+    done = subprocess.run(
+        ["node", str(TOOLS / "prerender.mjs")], input=payload, capture_output=True, check=False, timeout=120
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"prerender failed: {done.stderr.decode(errors='replace')}")
+    return json.loads(done.stdout)
+
+
+def _form_context() -> dict[str, Any]:
+    """Tariff facts the form needs: sectors, option bounds and defaults per formula."""
+    tariff = simulator.load_tariff()
+    return {
+        "sectors": [(key, value["label"]) for key, value in tariff["sectors"].items()],
+        "formulas": {
+            name: {"label": spec["label"], "options": spec["options"], "automatic_cover": spec["automatic_cover"]}
+            for name, spec in tariff["formulas"].items()
+        },
+    }
+
+
+def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -> dict[str, Any]:
+    if page.meta.get("template") != "simulator.html":
+        return context
+    assert _build is not None
+    simulation = default_simulation()
+    base_url = context.get("base_url", "..")
+    context["sim"] = {
+        "html": _prerender(simulation["results"]),
+        "boot": json.dumps(
+            {"config": _build.config(base_url), **simulation, "labels": FORMULA_LABELS},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).replace("</", "<\\/"),
+        "form": _form_context(),
+        "profile": DEFAULT_PROFILE,
+        "invoice": DEFAULT_INVOICE,
+        "cushion": DEFAULT_CUSHION,
+        "worker_url": f"{base_url}/assets/js/engine-worker.js",
+    }
+    return context
+
+
+def _snapshot(archive_path: Path) -> Path:
+    """The memory snapshot for this engine and Pyodide, made once and kept in build/cache."""
+    assert _build is not None
+    cached = CACHE_DIR / _build.snapshot_name
+    if not cached.exists():
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".part")
+        done = subprocess.run(
+            ["node", str(TOOLS / "make_snapshot.mjs"), str(PYODIDE_DIR), str(archive_path), str(partial)],
+            capture_output=True,
+            check=False,
+            timeout=600,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"snapshot failed: {done.stderr.decode(errors='replace')[-2000:]}")
+        partial.replace(cached)
+    return cached
+
+
+def _gzip_sibling(path: Path) -> None:
+    """FILE.gz beside FILE, for a host that serves precompressed files (kept in build/cache by content)."""
+    data = path.read_bytes()
+    cached = CACHE_DIR / f"gz-{hashlib.sha256(data).hexdigest()[:24]}.gz"
+    if not cached.exists():
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".part")
+        partial.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+        partial.replace(cached)
+    shutil.copyfile(cached, path.with_name(path.name + ".gz"))
+
+
+def on_post_build(config: Any) -> None:
+    assert _build is not None
+    site = Path(config["site_dir"])
+    runtime = site / "assets" / "pyodide" / _build.pyodide_version
+    runtime.mkdir(parents=True, exist_ok=True)
+    for name in PYODIDE_FILES:
+        shutil.copyfile(PYODIDE_DIR / name, runtime / name)
+    engine = site / "assets" / "engine"
+    engine.mkdir(parents=True, exist_ok=True)
+    archive = engine / _build.archive_name
+    archive.write_bytes(_build.archive)
+    shutil.copyfile(_snapshot(archive), engine / _build.snapshot_name)
+    for path in sorted(site.rglob("*")):
+        if path.is_file() and path.suffix in GZIP_SUFFIXES and path.stat().st_size > 1024:
+            _gzip_sibling(path)
