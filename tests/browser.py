@@ -1,0 +1,73 @@
+"""Shared pieces of the browser tests: building the site once, serving it, Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# As root in a sandbox with no network: no sandbox, no GPU, and none of Chromium's own traffic.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def require_browser() -> None:
+    """Skip without Chromium, except under CI where `make test` must have installed it."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed")
+
+
+def build_site(out: Path) -> Path:
+    """``mkdocs build --strict`` into ``out`` (the engine snapshot is cached in build/cache)."""
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "pyodide").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("node and node_modules/pyodide are needed to build the site")
+        pytest.skip("node_modules/pyodide is missing: run `npm ci`")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out
+
+
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 for the duration of the generator."""
+    sys.path.insert(0, str(ROOT / "site"))
+    try:
+        import serve as site_server  # site/serve.py
+    finally:
+        sys.path.pop(0)
+    server, url = site_server.start(directory)
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def launch(playwright: Any, **kwargs: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, **kwargs)

@@ -1,0 +1,274 @@
+"""The simulator page in Debian's Chromium, against the built site served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from .browser import AXE, ROOT, build_site, launch, require_browser, serve
+
+sys.path.insert(0, str(ROOT / "site" / "hooks"))
+import engine_assets
+
+sys.path.pop(0)
+
+FORMULAS = ("essentielle", "selection", "tout_compris")
+READY = "window.__sim && window.__sim.info"
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_browser()
+    yield from serve(build_site(tmp_path_factory.mktemp("site") / "build"))
+
+
+@pytest.fixture(scope="module")
+def browser(site_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, site_url: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.requests = []  # every URL the page asks for
+    page.errors = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def cli(request: dict[str, Any]) -> dict[str, Any]:
+    """The engine through its command line, as the issue asks the page to agree with."""
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)["result"]
+
+
+def premiums(page: Any) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        "#sim-compare .sim-card[data-formula]",
+        "cards => Object.fromEntries(cards.map(c => [c.dataset.formula, c.querySelector('[data-premium-total]')?.dataset.premiumTotal]))",
+    )
+
+
+def expected_totals(profile: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, str]:
+    result = cli({"op": "compare", "profile": profile, "options": options or {}})
+    return {f["formula"]: f["premium"]["total"] for f in result["formulas"] if f["available"]}
+
+
+def open_simulator(page: Any, site_url: str, query: str = "") -> None:
+    page.goto(f"{site_url}simulateur/{query}")
+    page.wait_for_function(READY, timeout=60_000)
+
+
+def wait_for_totals(page: Any, expected: dict[str, str]) -> None:
+    page.wait_for_function(
+        """expected => Object.entries(expected).every(([f, total]) =>
+            document.querySelector(`#sim-compare .sim-card[data-formula="${f}"] [data-premium-total]`)?.dataset.premiumTotal === total)""",
+        arg=expected,
+        timeout=20_000,
+    )
+
+
+def test_first_paint_is_the_engine_result_before_pyodide(page, site_url):
+    page.route("**/assets/js/engine-worker.js", lambda route: route.abort())  # no engine at all
+    page.goto(f"{site_url}simulateur/")
+    default = engine_assets.default_simulation()["results"]["compare"]
+    assert premiums(page) == {f["formula"]: f["premium"]["total"] for f in default["formulas"]}
+    assert default == cli({"op": "compare", "profile": engine_assets.DEFAULT_PROFILE, "options": {}})
+    assert page.locator("#sim-portfolio svg.sim-chart").count() == 1
+    # The form is usable while the engine loads.
+    page.fill("#f-profile-turnover", "900000")
+    assert page.input_value("#f-profile-turnover") == "900000"
+
+
+def test_engine_loads_from_the_snapshot(page, site_url):
+    open_simulator(page, site_url)
+    info = page.evaluate("window.__sim.info")
+    assert info["snapshot"] is True
+    assert "prêt" in page.inner_text("#sim-status-text")
+    assert page.is_hidden("#sim-progress")
+    assert not page.errors
+
+
+def test_changes_match_the_cli_exactly(page, site_url):
+    open_simulator(page, site_url)
+    page.fill("#f-profile-turnover", "1234567,89")
+    page.select_option("#f-profile-sector", "construction")
+    page.select_option("#f-essentielle-indemnity_pct", "65")
+    page.select_option("#f-tout_compris-liability_multiple", "40")
+    profile = dict(engine_assets.DEFAULT_PROFILE, turnover="1234567.89", sector="construction")
+    options = {"essentielle": {"indemnity_pct": 65}, "tout_compris": {"liability_multiple": 40}}
+    expected = expected_totals(profile, options)
+    wait_for_totals(page, expected)
+    assert premiums(page) == expected
+    assert page.evaluate("window.__sim.lastRequests.compare") == {
+        "profile": profile,
+        "options": options | {"selection": {}},
+    }
+    best = cli({"op": "compare", "profile": profile, "options": options})["recommended"]["formula"]
+    assert page.get_attribute("#sim-compare .sim-reco", "data-formula") == best
+
+
+def test_what_if_and_chart_render(page, site_url):
+    open_simulator(page, site_url)
+    page.fill("#f-invoices-0-amount", "25000")
+    page.wait_for_function(
+        "document.querySelector('#sim-whatif tr[data-formula=selection] [data-indemnity]')?.dataset.indemnity !== '15930.00'"
+    )
+    compare = cli({"op": "compare", "profile": engine_assets.DEFAULT_PROFILE, "options": {}})
+    invoice = dict(engine_assets.DEFAULT_INVOICE, amount="25000")
+    for result in compare["formulas"]:
+        settled = cli(
+            {"op": "settle", "terms": result["terms"], "invoices": [invoice], "paid_this_year": "0"}
+        )
+        row = page.locator(f"#sim-whatif tr[data-formula={result['formula']}]")
+        assert (
+            row.locator("[data-indemnity]").get_attribute("data-indemnity")
+            == settled["invoices"][0]["indemnity"]
+        )
+    chart = page.locator("#sim-portfolio svg.sim-chart")
+    assert chart.get_attribute("role") == "img"
+    assert {p.get_attribute("data-series") for p in chart.locator("path[data-series]").all()} == {
+        "none",
+        *FORMULAS,
+    }
+    assert chart.locator("desc").text_content().startswith("Sans assurance")
+    page.fill("#f-cash_cushion", "10000")
+    portfolio = cli(
+        {"op": "portfolio", "profile": engine_assets.DEFAULT_PROFILE, "options": {}, "cash_cushion": "10000"}
+    )
+    none = next(o for o in portfolio["outcomes"] if o["formula"] == "none")
+    page.wait_for_function(
+        "value => document.querySelector('#sim-portfolio tr[data-formula=none] [data-exceeds]')?.dataset.exceeds === value",
+        arg=none["prob_exceeds_cushion"],
+    )
+
+
+def test_the_url_holds_the_simulation(page, site_url):
+    open_simulator(page, site_url)
+    page.fill("#f-profile-turnover", "640000")
+    page.select_option("#f-payment", "monthly")
+    page.click("#sim-add-buyer")
+    page.fill("#f-buyer-name-2", "Client C")
+    page.fill("#f-buyer-share-2", "7,5")
+    profile = dict(engine_assets.DEFAULT_PROFILE, turnover="640000")
+    profile["top_buyers"] = [*profile["top_buyers"], {"name": "Client C", "share": "0.075"}]
+    options = {f: {"payment": "monthly"} for f in FORMULAS}
+    expected = expected_totals(profile, options)
+    wait_for_totals(page, expected)
+    shared = page.url
+    assert "profile.turnover=640000" in shared
+    other = page.context.new_page()
+    other.goto(shared)
+    other.wait_for_function(READY, timeout=60_000)
+    wait_for_totals(other, expected)
+    assert other.input_value("#f-buyer-name-2") == "Client C"
+    assert other.input_value("#f-payment") == "monthly"
+
+
+@pytest.mark.parametrize(
+    ("selector", "value", "field", "message"),
+    [
+        ("#f-profile-turnover", "-5", "profile.turnover", "supérieur à 0"),
+        ("#f-profile-turnover", "", "profile.turnover", "Champ obligatoire"),
+        ("#f-profile-b2b_share", "120", "profile.b2b_share", "inférieur ou égal à 1"),
+        ("#f-buyer-share-0", "95", "profile.top_buyers", "dépasse"),
+    ],
+)
+def test_bad_input_shows_the_message_and_keeps_results(page, site_url, selector, value, field, message):
+    open_simulator(page, site_url)
+    before = premiums(page)
+    page.fill(selector, value)
+    error = page.locator(f"[data-error-for='{field}']")
+    error.wait_for(state="visible")
+    assert message in error.inner_text()
+    if field != "profile.top_buyers":
+        assert page.get_attribute(selector, "aria-invalid") == "true"
+    assert premiums(page) == before
+    assert page.get_attribute("#sim-compare", "data-stale") == "true"
+
+
+def test_keyboard_only(page, site_url):
+    open_simulator(page, site_url)
+    page.focus("#f-profile-turnover")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("700000")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "f-profile-sector"
+    expected = expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="700000"))
+    wait_for_totals(page, expected)
+    page.focus("#sim-add-buyer")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "f-buyer-name-2"
+
+
+def test_no_request_leaves_the_host(page, site_url):
+    open_simulator(page, site_url)
+    page.fill("#f-profile-turnover", "990000")
+    page.wait_for_timeout(500)
+    for path in ("", "formules/", "prime/", "glossaire/", "tarif-illustratif/", "mentions-legales/"):
+        page.goto(site_url + path)
+    hosts = {urlparse(url).hostname for url in page.requests if not url.startswith(("data:", "blob:"))}
+    assert hosts == {"127.0.0.1"}, hosts
+
+
+@pytest.mark.parametrize(
+    "path", ["simulateur/", "", "formules/", "prime/", "glossaire/", "mentions-legales/"]
+)
+def test_axe_finds_no_violation(page, site_url, path):
+    if path == "simulateur/":
+        open_simulator(page, site_url)
+        page.wait_for_timeout(600)  # what-if and chart redrawn by the live engine
+    else:
+        page.goto(site_url + path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    violations = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+    assert violations == []
+
+
+def test_phone_width_has_no_horizontal_scroll(browser, site_url, tmp_path):
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(f"{site_url}simulateur/")
+    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_timeout(500)
+    shot = tmp_path / "simulateur-360.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+    assert width <= 360
+    context.close()
+
+
+def test_prices_shown_are_the_engine_strings(page, site_url):
+    open_simulator(page, site_url)
+    card = page.locator("#sim-compare .sim-card[data-formula=essentielle]")
+    total = Decimal(card.locator("[data-premium-total]").get_attribute("data-premium-total"))
+    text = card.locator("[data-premium-total]").inner_text()
+    # French format: narrow no-break thousands, comma decimals, euro sign after a no-break space.
+    whole, cents = f"{total:.2f}".split(".")
+    assert text.replace("\u202f", "").replace("\u00a0", " ") == f"{int(whole)},{cents} €"
