@@ -261,6 +261,10 @@ def test_phone_width_has_no_horizontal_scroll(browser, site_url, tmp_path):
     assert shot.stat().st_size > 10_000
     width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
     assert width <= 360
+    # Tables that scroll sideways on a phone must be reachable with the keyboard.
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    assert [v["id"] for v in result["violations"]] == []
     context.close()
 
 

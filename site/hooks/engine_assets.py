@@ -26,9 +26,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PYODIDE_DIR = ROOT / "node_modules" / "pyodide"
 CACHE_DIR = ROOT / "build" / "cache"
 TOOLS = ROOT / "site" / "tools"
-PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+PYODIDE_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
 GZIP_SUFFIXES = (".wasm", ".zip", ".bin", ".mjs", ".js", ".json", ".css", ".html", ".svg")
-FORMULA_LABELS = {f: simulator.load_tariff().formula(f)["label"] for f in ("essentielle", "selection", "tout_compris")}
+FORMULA_LABELS = {
+    f: simulator.load_tariff().formula(f)["label"] for f in ("essentielle", "selection", "tout_compris")
+}
 
 # The simulation a visitor sees first; the page's form starts from these requests.
 DEFAULT_PROFILE: dict[str, Any] = {
@@ -67,7 +75,9 @@ def _engine_archive() -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(package.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".json"):
-                info = zipfile.ZipInfo(f"simulator/{path.relative_to(package).as_posix()}", (2026, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(
+                    f"simulator/{path.relative_to(package).as_posix()}", (2026, 1, 1, 0, 0, 0)
+                )
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
@@ -119,12 +129,22 @@ def _handle(request: dict[str, Any]) -> dict[str, Any]:
 def default_simulation() -> dict[str, Any]:
     """The default requests and the engine's results for them."""
     compare_request = {"op": "compare", "profile": DEFAULT_PROFILE, "options": {}}
-    portfolio_request = {"op": "portfolio", "profile": DEFAULT_PROFILE, "options": {}, "cash_cushion": DEFAULT_CUSHION}
+    portfolio_request = {
+        "op": "portfolio",
+        "profile": DEFAULT_PROFILE,
+        "options": {},
+        "cash_cushion": DEFAULT_CUSHION,
+    }
     compare = _handle(compare_request)
     whatif = {}
     for result in compare["formulas"]:
         if result["available"]:
-            request = {"op": "settle", "terms": result["terms"], "invoices": [DEFAULT_INVOICE], "paid_this_year": "0"}
+            request = {
+                "op": "settle",
+                "terms": result["terms"],
+                "invoices": [DEFAULT_INVOICE],
+                "paid_this_year": "0",
+            }
             whatif[result["formula"]] = _handle(request)
     return {
         "requests": {"compare": compare_request, "portfolio": portfolio_request, "invoice": DEFAULT_INVOICE},
@@ -148,7 +168,11 @@ def _form_context() -> dict[str, Any]:
     return {
         "sectors": [(key, value["label"]) for key, value in tariff["sectors"].items()],
         "formulas": {
-            name: {"label": spec["label"], "options": spec["options"], "automatic_cover": spec["automatic_cover"]}
+            name: {
+                "label": spec["label"],
+                "options": spec["options"],
+                "automatic_cover": spec["automatic_cover"],
+            }
             for name, spec in tariff["formulas"].items()
         },
     }

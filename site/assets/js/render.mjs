@@ -63,6 +63,11 @@ export function isoToFrench(iso) {
   return `${d}/${m}/${y}`;
 }
 
+/** A table that may scroll sideways on a phone: focusable and named, so the keyboard can scroll it. */
+function scrollBox(label, table) {
+  return `<div class="sim-scroll" tabindex="0" role="region" aria-label="${esc(label)}">${table}</div>`;
+}
+
 function row(label, value, attrs = "") {
   return `<div class="sim-row"${attrs}><dt>${esc(label)}</dt><dd>${value}</dd></div>`;
 }
@@ -122,14 +127,14 @@ function explanation(result) {
   const p = result.premium;
   return `<details class="sim-explain" data-formula="${esc(result.formula)}">
 <summary>Le calcul de la prime ${esc(result.label)}, facteur par facteur</summary>
-<div class="sim-scroll"><table>
+${scrollBox(`Calcul de la prime ${result.label}`, `<table>
 <caption>Prime ${esc(result.label)} : chaque facteur et son effet en euros</caption>
 <thead><tr><th scope="col">Facteur</th><th scope="col">Valeur</th><th scope="col">Effet</th></tr></thead>
 <tbody>${steps}</tbody>
 <tbody class="sim-subtotal"><tr><th scope="row">Prime nette</th><td></td><td class="sim-num">${euro(p.net)}</td></tr>${fees}
 <tr><th scope="row">Taxe sur les conventions d'assurance</th><td>9 % de la part France, 0 % à l'export</td><td class="sim-num">${euro(p.tax)}</td></tr>
 <tr><th scope="row">Total par an</th><td></td><td class="sim-num"><strong>${euro(p.total)}</strong></td></tr></tbody>
-</table></div>
+</table>`)}
 </details>`;
 }
 
@@ -171,11 +176,11 @@ export function renderWhatIf(settled, labels) {
 </tr>`;
     })
     .join("\n");
-  return `<div class="sim-scroll"><table class="sim-whatif-table">
+  return scrollBox("Indemnité par formule", `<table class="sim-whatif-table">
 <caption>Ce que vous toucheriez, formule par formule (montants hors taxes)</caption>
 <thead><tr><th scope="col">Formule</th><th scope="col">Indemnité</th><th scope="col">Perte restant à votre charge</th><th scope="col">Pourquoi</th><th scope="col">Calendrier</th></tr></thead>
 <tbody>${rows}</tbody>
-</table></div>`;
+</table>`);
 }
 
 function survivalAtEdges(masses) {
@@ -282,9 +287,9 @@ ${chart(result)}
 <figcaption>Chaque courbe donne, pour un montant, la probabilité que la perte de l'année restant à votre charge le dépasse. Plus la courbe est basse, mieux vous êtes protégé.</figcaption>
 <ul class="sim-legend">${legend}</ul>
 </figure>
-<div class="sim-scroll"><table class="sim-risk-table">
+${scrollBox("Pertes sur impayés par couverture", `<table class="sim-risk-table">
 <caption>Vos pertes sur impayés en une année, selon la couverture (trésorerie de sécurité : ${cushion})</caption>
 <thead><tr><th scope="col">Couverture</th><th scope="col">Prime par an</th><th scope="col">Perte moyenne par an</th><th scope="col">Une année sur cent, perte au-delà de</th><th scope="col">Risque de dépasser votre trésorerie</th><th scope="col">Indemnité moyenne par an</th></tr></thead>
 <tbody>${rows}</tbody>
-</table></div>`;
+</table>`)}`;
 }

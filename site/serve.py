@@ -1,0 +1,177 @@
+"""Serve the built site (``build/site``) on 127.0.0.1, standard library only.
+
+    python site/serve.py [--port 8000] [--dir build/site]    # --port 0 picks a free port
+
+Prints one line ``SITE: http://127.0.0.1:PORT/`` when ready and stops cleanly on
+Ctrl-C or SIGTERM. Serves ``FILE.gz`` with ``Content-Encoding: gzip`` when it exists
+and the client accepts gzip; files under ``assets/pyodide/`` and ``assets/engine/``
+are cached for a year (their names change with their content), everything else is
+revalidated. Tests use :func:`start`, which runs the server in a background thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from email.utils import formatdate
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+__all__ = ["DEFAULT_DIR", "Handler", "main", "make_server", "start"]
+
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "build" / "site"
+HOST = "127.0.0.1"
+IMMUTABLE_PREFIXES = ("/assets/pyodide/", "/assets/engine/")
+MIME_TYPES = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".zip": "application/zip",
+    ".bin": "application/octet-stream",
+    ".data": "application/octet-stream",
+    ".whl": "application/octet-stream",
+    ".tar": "application/x-tar",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".xml": "application/xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".gz": "application/gzip",
+}
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header allows gzip (``gzip;q=0`` refuses it)."""
+    for part in (header or "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=").strip()
+            try:
+                return not quality or float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Static files with the MIME types, caching and precompressed files the site needs."""
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}  # noqa: RUF012
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: no line per request."""
+
+    def end_headers(self) -> None:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        immutable = path.startswith(IMMUTABLE_PREFIXES)
+        self.send_header("Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache")
+        super().end_headers()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        """No directory listings: a folder without ``index.html`` is not found."""
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+
+    def send_head(self) -> Any:
+        """Prefer ``FILE.gz`` when it exists and the client accepts gzip."""
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            if not self.path.split("?", 1)[0].endswith("/"):
+                return super().send_head()  # the base class redirects to the slash form
+            path = os.path.join(path, "index.html")
+        gz = path + ".gz"
+        if not os.path.isfile(path) and not os.path.isfile(gz):
+            return super().send_head()
+        if not (os.path.isfile(gz) and _accepts_gzip(self.headers.get("Accept-Encoding"))):
+            if not os.path.isfile(path):  # only the .gz exists and the client refuses gzip
+                self.send_error(HTTPStatus.NOT_ACCEPTABLE, "Only a gzip version exists")
+                return None
+            return self._send_file(path, path, encoding=None, vary=os.path.isfile(gz))
+        return self._send_file(gz, path, encoding="gzip", vary=True)
+
+    def _send_file(self, real: str, logical: str, encoding: str | None, vary: bool) -> Any:
+        try:
+            handle = open(real, "rb")  # noqa: SIM115 - closed by copyfile in the base class
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        try:
+            stat = os.fstat(handle.fileno())
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", self.guess_type(logical))
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
+            if vary:
+                self.send_header("Vary", "Accept-Encoding")
+            self.send_header("Content-Length", str(stat.st_size))
+            self.send_header("Last-Modified", formatdate(stat.st_mtime, usegmt=True))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+        except Exception:
+            handle.close()
+            raise
+        return handle
+
+
+def make_server(directory: str | os.PathLike[str] = DEFAULT_DIR, port: int = 0) -> ThreadingHTTPServer:
+    """A threaded server for ``directory`` on 127.0.0.1 (``port`` 0: a free one)."""
+    root = Path(directory).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} n'existe pas : construisez d'abord le site (make site)")
+
+    class _Handler(Handler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+    server = ThreadingHTTPServer((HOST, port), _Handler)
+    server.daemon_threads = True
+    return server
+
+
+def url_of(server: ThreadingHTTPServer) -> str:
+    """``http://127.0.0.1:PORT/`` of a running server."""
+    return f"http://{HOST}:{server.server_address[1]}/"
+
+
+def start(directory: str | os.PathLike[str] = DEFAULT_DIR, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Serve ``directory`` from a background thread; stop with ``server.shutdown(); server.server_close()``."""
+    server = make_server(directory, port)
+    threading.Thread(target=server.serve_forever, name="site-server", daemon=True).start()
+    return server, url_of(server)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Sert le site construit sur 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8000, help="port d'écoute (0 : un port libre)")
+    parser.add_argument("--dir", default=str(DEFAULT_DIR), help="dossier du site construit")
+    args = parser.parse_args(argv)
+    try:
+        server = make_server(args.dir, args.port)
+    except (FileNotFoundError, OSError) as error:
+        print(f"serve.py : {error}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"SITE: {url_of(server)}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

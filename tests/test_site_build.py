@@ -1,0 +1,407 @@
+"""The French static site: strict build, tariff-generated tables, offline pages, local server.
+
+The site is built once per module with ``mkdocs build --strict`` into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from simulator import load_tariff
+
+ROOT = Path(__file__).resolve().parents[1]
+# Files of the simulator page, written in parallel: mkdocs.yml refers to them.
+THEIRS = (ROOT / "site" / "hooks" / "engine_assets.py", ROOT / "site" / "overrides" / "simulator.html")
+PAGES = (
+    "index.html",
+    "simulateur/index.html",
+    "formules/index.html",
+    "prime/index.html",
+    "glossaire/index.html",
+    "tarif-illustratif/index.html",
+    "mentions-legales/index.html",
+)
+NBSP, NNBSP = "\u00a0", "\u202f"
+TARIFF = load_tariff()
+
+
+def _load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    missing = [str(p.relative_to(ROOT)) for p in THEIRS if not p.exists()]
+    if missing:
+        pytest.skip(f"simulator page files not written yet: {', '.join(missing)} (mkdocs.yml lists them)")
+    out = tmp_path_factory.mktemp("site")
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
+    return out
+
+
+# --- French notation, written independently of the hook's filters ---------------------------
+
+
+def fr_decimal(value: Decimal) -> str:
+    return format(value, "f").replace(".", ",")
+
+
+def fr_factor(value: Decimal) -> str:
+    return "×" + NBSP + fr_decimal(value)
+
+
+def fr_euros(value: Decimal) -> str:
+    assert value == value.to_integral_value(), "the tariff's amounts here are whole euros"
+    return f"{int(value):,}".replace(",", NNBSP) + NBSP + "€"
+
+
+def fr_share(value: Decimal) -> str:
+    return fr_decimal((value * 100).normalize()) + NBSP + "%"
+
+
+# --- HTML helpers -----------------------------------------------------------------------------
+
+
+class _Tables(HTMLParser):
+    """Rows of every table as lists of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(re.sub(r"[ \t\r\n]+", " ", "".join(self._cell)).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table_rows(page: Path) -> list[list[str]]:
+    parser = _Tables()
+    parser.feed(page.read_text("utf-8"))
+    return parser.rows
+
+
+def has_row(rows: list[list[str]], *cells: str) -> bool:
+    return any(all(c in row for c in cells) for row in rows)
+
+
+def page_text(page: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", page.read_text("utf-8")))
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def test_every_page_is_built_in_french(built):
+    for name in PAGES:
+        page = built / name
+        assert page.is_file(), name
+        assert re.search(r'<html lang="fr"', page.read_text("utf-8")), name
+
+
+def test_every_page_says_the_tariff_is_illustrative(built):
+    for name in PAGES:
+        source = (built / name).read_text("utf-8")
+        link = re.search(r'<a href="([^"]*)">\s*En savoir plus sur le tarif illustratif\s*</a>', source)
+        assert link, name
+        target = (built / name).parent / link.group(1) / "index.html"
+        assert target.resolve() == (built / "tarif-illustratif" / "index.html").resolve(), name
+    assert TARIFF.version in page_text(built / "tarif-illustratif" / "index.html")
+
+
+def test_simulator_page_uses_its_template(built):
+    source = (built / "simulateur" / "index.html").read_text("utf-8")
+    assert "<title>Simulateur - " in source
+
+
+def test_home_links_to_the_simulator(built):
+    source = (built / "index.html").read_text("utf-8")
+    assert re.search(r'<a [^>]*href="simulateur/"', source)
+    assert f"68{NNBSP}000" in page_text(built / "index.html")
+
+
+# --- Tables generated from the tariff ---------------------------------------------------------
+
+
+def test_prime_tables_follow_the_tariff(built):
+    page = built / "prime" / "index.html"
+    rows = table_rows(page)
+    for sector in TARIFF["sectors"].values():
+        assert has_row(rows, sector["label"], fr_factor(sector["factor"]), fr_share(sector["pd"])), sector
+    for zone in TARIFF["zones"].values():
+        assert has_row(rows, zone["label"], fr_factor(zone["factor"]), f"{zone['max_credit_days']} jours")
+    for table in ("concentration", "buyers_count", "company_age", "payment_terms"):
+        factors = [row[-1] for row in rows if row]
+        for band in TARIFF[table]["bands"]:
+            assert fr_factor(band["factor"]) in factors, (table, band)
+    for payment in TARIFF["payment"].values():
+        assert has_row(rows, payment["label"], fr_factor(payment["factor"]))
+    for fee in TARIFF["fees"].values():
+        assert has_row(rows, fee["label"], fr_euros(fee["amount"]))
+    assert has_row(rows, fr_share(TARIFF["tax"]["rate"]))
+    assert has_row(rows, fr_share(TARIFF["tax"]["export_rate"]))
+    for grade, spec in TARIFF["grades"].items():
+        assert any(row[:2] == [grade, fr_share(spec["pd"])] for row in rows), grade
+    for spec in TARIFF["formulas"].values():
+        assert has_row(rows, spec["label"], fr_euros(spec["minimum_premium"]))
+    text = page_text(page)
+    assert fr_factor(TARIFF["loss_history"]["claim_free_factor"]) in text
+
+
+def test_prime_worked_example_is_the_engines(built):
+    rows = table_rows(built / "prime" / "index.html")
+    total = next(row for row in rows if row and row[0] == "Prime totale par an")
+    amount = Decimal(total[-1].replace(NNBSP, "").removesuffix(NBSP + "€").replace(",", "."))
+    assert amount > 0
+
+
+def test_formulas_page_compares_from_the_tariff(built):
+    page = built / "formules" / "index.html"
+    rows = table_rows(page)
+    labels = [spec["label"] for spec in TARIFF["formulas"].values()]
+    assert ["Caractéristique", *labels] in rows
+    minimum = next(row for row in rows if row and row[0] == "Prime minimum par an")
+    assert minimum[1:] == [fr_euros(s["minimum_premium"]) for s in TARIFF["formulas"].values()]
+    rate = next(row for row in rows if row and row[0] == "Taux de base")
+    for cell, spec in zip(rate[1:], TARIFF["formulas"].values(), strict=True):
+        assert cell.startswith(fr_decimal(spec["base_rate_per_mille"]) + NBSP + "‰")
+    for spec in TARIFF["formulas"].values():
+        for service in spec["services"]:
+            assert service in page_text(page)
+
+
+def test_glossary_defines_every_domain_term(built):
+    text = page_text(built / "glossaire" / "index.html")
+    for term in (
+        "Chiffre d'affaires assuré",
+        "Quotité garantie",
+        "Garantie automatique",
+        "limite de crédit",
+        "Durée maximale de crédit",
+        "Déclaration de menace de sinistre",
+        "Prorogation d'échéance",
+        "Recouvrement",
+        "Délai constitutif de sinistre",
+        "Procédure collective",
+        "Sinistre",
+        "Franchise",
+        "Plafond d'indemnisation",
+        "Prime minimum",
+        "Taxe sur les conventions d'assurance",
+        "Surveillance",
+        "Note",
+    ):
+        assert term in text, term
+    assert "<dl>" in (built / "glossaire" / "index.html").read_text("utf-8")
+
+
+# --- Offline: nothing is fetched from another host --------------------------------------------
+
+_EXTERNAL = r"(?:https?:)?//(?!(?:127\.0\.0\.1|localhost|\[::1\])[:/])[\w.-]+"
+_CODE_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        rf"""@import\s+(?:url\(\s*)?["']?{_EXTERNAL}""",
+        rf"""url\(\s*["']?{_EXTERNAL}""",
+        rf"""\bsrc\s*[=:]\s*["'`]{_EXTERNAL}""",
+        rf"""importScripts\(\s*["'`]{_EXTERNAL}""",
+        rf"""\bimport\s*\(\s*["'`]{_EXTERNAL}""",
+        rf"""\bfrom\s*["'`]{_EXTERNAL}""",
+    )
+]
+_HARMLESS_LINK_RELS = {"canonical", "alternate", "prev", "next", "author", "license"}
+
+
+_LOCAL = re.compile(r"(?:https?:)?//(?:127\.0\.0\.1|localhost|\[::1\])(?:[:/]|$)", re.IGNORECASE)
+
+
+def _external(url: str) -> bool:
+    """An absolute or protocol-relative URL to another host."""
+    url = url.strip()
+    return bool(re.match(r"(?:https?:)?//", url, re.IGNORECASE)) and not _LOCAL.match(url)
+
+
+class _ExternalRefs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = {k: v or "" for k, v in attrs}
+        for key in ("src", "srcset", "poster", "data", "action", "xlink:href"):
+            if key in a and any(_external(part.split()[0]) for part in a[key].split(",") if part.strip()):
+                self.problems.append(f"<{tag} {key}={a[key]!r}>")
+        href = a.get("href", "")
+        if not _external(href):
+            return
+        rels = set(a.get("rel", "").lower().split())
+        if tag == "a":
+            if "noopener" not in rels:
+                self.problems.append(f"<a href={href!r}> without rel=noopener")
+        elif tag == "link":
+            if not rels <= _HARMLESS_LINK_RELS:
+                self.problems.append(f"<link rel={a.get('rel')!r} href={href!r}>")
+        else:
+            self.problems.append(f"<{tag} href={href!r}>")
+
+
+def test_no_request_leaves_the_host(built):
+    problems = []
+    for path in sorted(built.rglob("*")):
+        if path.suffix not in (".html", ".css", ".js", ".mjs") or not path.is_file():
+            continue
+        text = path.read_text("utf-8", errors="replace")
+        where = path.relative_to(built)
+        problems += [f"{where}: {m.group(0)}" for p in _CODE_PATTERNS for m in p.finditer(text)]
+        if path.suffix == ".html":
+            parser = _ExternalRefs()
+            parser.feed(text)
+            problems += [f"{where}: {p}" for p in parser.problems]
+    assert not problems, "\n".join(problems)
+
+
+def test_external_reference_check_catches_offenders():
+    parser = _ExternalRefs()
+    parser.feed(
+        '<link rel="stylesheet" href="https://fonts.googleapis.com/css"><script src="//cdn.example/x.js">'
+        '</script><a href="https://example.org">x</a><a href="https://example.org" rel="noopener">y</a>'
+        '<img src="http://127.0.0.1:8000/a.png"><link rel="canonical" href="https://example.org/">'
+    )
+    assert len(parser.problems) == 3, parser.problems
+    for bad in (
+        "@import 'https://x.example/a.css';",
+        "a{background:url(//cdn.example/i.png)}",
+        'x.src="https://a.b/c"',
+    ):
+        assert any(p.search(bad) for p in _CODE_PATTERNS), bad
+    for good in (
+        "b{background:url(data:image/svg+xml;xmlns='http://www.w3.org/2000/svg')}",
+        "url(assets/x.png)",
+    ):
+        assert not any(p.search(good) for p in _CODE_PATTERNS), good
+
+
+# --- Hook filters -----------------------------------------------------------------------------
+
+
+def test_french_number_filters():
+    hook = _load_module("tariff_pages_hook", ROOT / "site" / "hooks" / "tariff_pages.py")
+    assert hook.fr_num(Decimal("12345.5")) == f"12{NNBSP}345,5"
+    assert hook.fr_num(-1234567) == f"-1{NNBSP}234{NNBSP}567"
+    assert hook.euros(Decimal("950.00")) == f"950{NBSP}€"
+    assert hook.euros("41.4") == f"41,40{NBSP}€"
+    assert hook.euros(7500, cents=True) == f"7{NNBSP}500,00{NBSP}€"
+    assert hook.share(Decimal("0.0350")) == f"3,5{NBSP}%"
+    assert hook.share(0.2) == f"20{NBSP}%"
+    assert hook.factor(Decimal("1")) == f"×{NBSP}1,00"
+    assert hook.factor(Decimal("0.9674")) == f"×{NBSP}0,9674"
+    assert hook.signed_euros("-12") == f"−{NBSP}12,00{NBSP}€"
+    assert hook.fr_date("2026-11-01") == "1er novembre 2026"
+
+
+# --- Local server -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def serve():
+    return _load_module("site_serve", ROOT / "site" / "serve.py")
+
+
+def _get(url: str, **headers: str):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def test_server_serves_pages_and_wasm(built, serve):
+    dummy = built / "assets" / "pyodide" / "test-dummy.wasm"
+    dummy.parent.mkdir(parents=True, exist_ok=True)
+    dummy.write_bytes(b"\0asm\1\0\0\0")
+    module = built / "assets" / "engine" / "test-dummy.mjs"
+    module.parent.mkdir(parents=True, exist_ok=True)
+    module.write_text("export const x = 1;\n")
+    module.with_name(module.name + ".gz").write_bytes(gzip.compress(module.read_bytes()))
+    server, url = serve.start(built)
+    try:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url)
+        status, headers, body = _get(url + "prime/")
+        assert status == 200
+        assert headers["Content-Type"].startswith("text/html")
+        assert headers["Cache-Control"] == "no-cache"
+        assert "Comment la prime est calculée" in body.decode("utf-8")
+
+        status, headers, body = _get(url + "assets/pyodide/test-dummy.wasm")
+        assert (status, headers["Content-Type"], body) == (200, "application/wasm", dummy.read_bytes())
+        assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+        status, headers, body = _get(url + "assets/engine/test-dummy.mjs", **{"Accept-Encoding": "gzip"})
+        assert headers["Content-Type"] == "text/javascript"
+        assert headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(body) == module.read_bytes()
+        status, headers, body = _get(url + "assets/engine/test-dummy.mjs")
+        assert "Content-Encoding" not in headers
+        assert body == module.read_bytes()
+
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            _get(url + "nope/")
+        assert missing.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_server_command_prints_one_line_and_stops_on_sigterm(built):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "site" / "serve.py"), "--port", "0", "--dir", str(built)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert re.fullmatch(r"SITE: http://127\.0\.0\.1:\d+/\n", line), line
+        status, _, _ = _get(line.split(" ", 1)[1].strip())
+        assert status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert out == ""
