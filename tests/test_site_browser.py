@@ -7,12 +7,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from .browser import AXE, ROOT, build_site, launch, require_browser, serve
+from .browser import AXE, ROOT, launch, require_browser, serve
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 import engine_assets
@@ -24,9 +25,9 @@ READY = "window.__sim && window.__sim.info"
 
 
 @pytest.fixture(scope="module")
-def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site_url(site_build: Path) -> Iterator[str]:
     require_browser()
-    yield from serve(build_site(tmp_path_factory.mktemp("site") / "build"))
+    yield from serve(site_build)
 
 
 @pytest.fixture(scope="module")

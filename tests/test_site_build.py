@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import html
 import importlib.util
-import os
 import re
 import signal
 import subprocess
@@ -49,22 +48,9 @@ def _load_module(name: str, path: Path):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    missing = [str(p.relative_to(ROOT)) for p in THEIRS if not p.exists()]
-    if missing:
-        pytest.skip(f"simulator page files not written yet: {', '.join(missing)} (mkdocs.yml lists them)")
-    out = tmp_path_factory.mktemp("site")
-    run = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        timeout=600,
-        check=False,
-    )
-    assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
-    return out
+def built(site_build: Path) -> Path:
+    """The session's build (see conftest.py)."""
+    return site_build
 
 
 # --- French notation, written independently of the hook's filters ---------------------------
