@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+API_PORT ?= 8001
+STACK ?= assurcredit-dev
 
-.PHONY: test lint chromium bench bench-site clean site demo
+.PHONY: test lint chromium bench bench-site clean site demo package publish
 
 test: $(STAMP) node_modules/.installed chromium lint
 	NO_MKDOCS_2_WARNING=1 $(PY) -m pytest
@@ -28,10 +30,11 @@ chromium:
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check simulator site tests benchmarks
+	$(PY) -m ruff format --check simulator site tests benchmarks api infra
 
 bench: $(STAMP) node_modules/.installed
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/api.py
 
 bench-site: $(STAMP) node_modules/.installed chromium
 	$(PY) benchmarks/site.py
@@ -40,8 +43,17 @@ bench-site: $(STAMP) node_modules/.installed chromium
 site: $(STAMP) node_modules/.installed
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
+# Local AWS (moto server on 127.0.0.1), the API under `chalice local`, and the site pointing at it.
 demo: site
-	$(PY) site/serve.py --port $(PORT)
+	$(PY) -m infra.local_stack --app-dir api --port $(API_PORT) --site-dir build/site --site-port $(PORT)
+
+# Deployment (see infra/README.md): CloudFormation from Chalice merged with infra/template.yaml.
+package: $(STAMP)
+	$(PY) api/vendor_engine.py
+	cd api && AWS_DEFAULT_REGION=eu-west-3 ../$(VENV)/bin/chalice package --stage dev --merge-template ../infra/template.yaml --template-format yaml ../build/cfn
+
+publish: site
+	$(PY) -m infra.publish_site --stack $(STACK)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis build

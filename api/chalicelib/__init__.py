@@ -1,0 +1,1 @@
+"""Library code of the Chalice API: everything but the thin ``app.py``."""

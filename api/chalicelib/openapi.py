@@ -1,0 +1,281 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models.
+
+Operations are listed here once; a test checks that they are exactly the
+routes of the app.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import models
+
+__all__ = ["OPERATIONS", "Operation", "document"]
+
+ERRORS = {
+    400: "Requête illisible (JSON invalide, paramètre invalide).",
+    401: "Authentification requise : jeton absent, invalide ou expiré.",
+    403: "Profil sans le droit requis.",
+    404: "Introuvable (ou appartenant à un autre assuré).",
+    409: "Conflit avec l'état actuel (devis déjà souscrit ou expiré, clé d'idempotence réutilisée).",
+    422: "Champs invalides : chaque champ fautif est nommé dans fields.",
+    503: "Service indisponible : rien n'a été enregistré à moitié, réessayez.",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented route."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    tag: str
+    response: type[BaseModel] | None
+    status: int = 200
+    body: type[BaseModel] | None = None
+    groups: tuple[str, ...] | None = None
+    errors: tuple[int, ...] = (503,)
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    media_type: str = "application/json"
+    description: str = ""
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+PAGE = [
+    _query(
+        "limit",
+        "Nombre d'éléments par page (1 à 100, 20 par défaut).",
+        {"type": "integer", "minimum": 1, "maximum": 100},
+    ),
+    _query(
+        "next_token", "Jeton de la page suivante, tel que rendu par la page précédente.", {"type": "string"}
+    ),
+]
+
+OPERATIONS = (
+    Operation("GET", "/health", "health", "État du service", "Service", models.HealthOut, errors=()),
+    Operation(
+        "GET",
+        "/openapi.json",
+        "openapi",
+        "Ce document OpenAPI 3.1",
+        "Service",
+        None,
+        errors=(),
+        description="Généré à partir des modèles pydantic de l'API.",
+    ),
+    Operation(
+        "POST",
+        "/quotes",
+        "createQuote",
+        "Demander un devis",
+        "Devis",
+        models.QuoteOut,
+        201,
+        models.QuoteIn,
+        errors=(400, 422, 503),
+        description="Le serveur recalcule la prime avec le moteur et la version de tarif en vigueur ; "
+        "aucun prix envoyé par le client n'est pris en compte. Le devis est valable 30 jours.",
+    ),
+    Operation(
+        "GET",
+        "/quotes",
+        "listQuotes",
+        "Lister les devis (gestionnaires)",
+        "Devis",
+        models.QuoteList,
+        groups=("staff",),
+        errors=(400, 401, 403, 503),
+        parameters=[
+            _query(
+                "status",
+                "Statut des devis (requested par défaut).",
+                {"type": "string", "enum": ["requested", "accepted", "expired"]},
+            ),
+            *PAGE,
+        ],
+    ),
+    Operation(
+        "GET",
+        "/quotes/{quote_id}",
+        "getQuote",
+        "Lire un devis",
+        "Devis",
+        models.QuoteOut,
+        errors=(404, 503),
+        parameters=[_path("quote_id", "Identifiant du devis, impossible à deviner.")],
+    ),
+    Operation(
+        "POST",
+        "/subscriptions",
+        "subscribe",
+        "Souscrire en ligne à partir d'un devis",
+        "Souscription",
+        models.PolicyOut,
+        201,
+        models.SubscriptionIn,
+        errors=(400, 404, 409, 422, 503),
+        parameters=[
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Clé choisie par le client : une demande répétée avec la même clé rend le même contrat. "
+                "Sans clé, le contenu de la demande sert de clé.",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,128}$"},
+            }
+        ],
+        description="Crée le contrat et marque le devis souscrit en une transaction, ouvre l'espace assuré "
+        "(groupe owners) avec le mot de passe choisi et enregistre le mandat de prélèvement SEPA. "
+        "En cas d'échec après l'enregistrement du contrat (503 account_pending), renvoyer la même demande.",
+    ),
+    Operation(
+        "GET",
+        "/me/policies",
+        "listMyPolicies",
+        "Mes contrats",
+        "Contrats",
+        models.PolicyList,
+        groups=("owners",),
+        errors=(400, 401, 403, 503),
+        parameters=PAGE,
+    ),
+    Operation(
+        "GET",
+        "/policies",
+        "listPolicies",
+        "Lister les contrats (gestionnaires)",
+        "Contrats",
+        models.PolicyList,
+        groups=("staff",),
+        errors=(400, 401, 403, 503),
+        parameters=[
+            _query(
+                "status",
+                "Statut des contrats (active par défaut).",
+                {"type": "string", "enum": ["active", "pending_account"]},
+            ),
+            *PAGE,
+        ],
+    ),
+    Operation(
+        "GET",
+        "/policies/{policy_id}",
+        "getPolicy",
+        "Lire un contrat",
+        "Contrats",
+        models.PolicyOut,
+        groups=("owners", "staff"),
+        errors=(401, 403, 404, 503),
+        parameters=[_path("policy_id", "Numéro du contrat, par exemple AC-2026-004217.")],
+    ),
+    Operation(
+        "GET",
+        "/policies/{policy_id}/attestation",
+        "getAttestation",
+        "Attestation d'assurance imprimable",
+        "Contrats",
+        None,
+        groups=("owners", "staff"),
+        errors=(401, 403, 404, 503),
+        parameters=[_path("policy_id", "Numéro du contrat.")],
+        media_type="text/html",
+        description="Page HTML en français, prête à imprimer (CSS d'impression), à présenter par exemple à la banque.",
+    ),
+)
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API (built once)."""
+    from pydantic.json_schema import models_json_schema
+
+    inputs = [op.body for op in OPERATIONS if op.body is not None]
+    outputs = [op.response for op in OPERATIONS if op.response is not None] + [
+        models.ErrorResponse,
+        models.GatewayError,
+    ]
+    refs, schemas = models_json_schema(
+        [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs],
+        ref_template="#/components/schemas/{model}",
+    )
+    error_ref = refs[(models.ErrorResponse, "serialization")]
+    unauthorized = {"anyOf": [error_ref, refs[(models.GatewayError, "serialization")]]}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        if op.response is not None:
+            content = {op.media_type: {"schema": refs[(op.response, "serialization")]}}
+        elif op.media_type == "text/html":
+            content = {op.media_type: {"schema": {"type": "string"}}}
+        else:
+            content = {op.media_type: {"schema": {"type": "object"}}}
+        responses: dict[str, Any] = {str(op.status): {"description": op.summary, "content": content}}
+        for status in op.errors:
+            responses[str(status)] = {
+                "description": ERRORS[status],
+                "content": {"application/json": {"schema": unauthorized if status == 401 else error_ref}},
+            }
+        entry: dict[str, Any] = {
+            "operationId": op.operation_id,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "responses": responses,
+        }
+        if op.description:
+            entry["description"] = op.description
+        if op.parameters:
+            entry["parameters"] = op.parameters
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        if op.groups is not None:
+            entry["security"] = [{"cognito": []}]
+            entry["x-groups"] = list(op.groups)
+        else:
+            entry["security"] = []
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "API Assurance-crédit TPE",
+            "version": "1.0.0",
+            "description": "Devis, souscription en ligne, contrats et attestations. Les messages d'erreur sont "
+            "en français ; chaque erreur a la forme ErrorResponse.",
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": t} for t in dict.fromkeys(op.tag for op in OPERATIONS)],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {
+                "cognito": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Jeton Cognito (ID ou accès) du groupe indiqué par x-groups.",
+                }
+            },
+        },
+    }

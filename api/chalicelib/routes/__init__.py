@@ -1,0 +1,12 @@
+"""The API's routes, one blueprint per resource."""
+
+from __future__ import annotations
+
+from .meta import bp as meta
+from .policies import bp as policies
+from .quotes import bp as quotes
+from .subscriptions import bp as subscriptions
+
+__all__ = ["BLUEPRINTS"]
+
+BLUEPRINTS = (meta, quotes, subscriptions, policies)

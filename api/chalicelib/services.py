@@ -1,0 +1,60 @@
+"""The stores and the account directory of this process, built on first use from the settings.
+
+Tests may install other implementations with :func:`install`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import config
+from .accounts import AccountDirectory, CognitoAccounts
+from .storage import (
+    DynamoIdempotencyStore,
+    DynamoPolicyStore,
+    DynamoQuoteStore,
+    IdempotencyStore,
+    PolicyStore,
+    QuoteStore,
+)
+
+__all__ = ["Services", "get", "install", "reset"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the business code reaches outside the process."""
+
+    quotes: QuoteStore
+    policies: PolicyStore
+    idempotency: IdempotencyStore
+    accounts: AccountDirectory
+
+
+_current: Services | None = None
+
+
+def get() -> Services:
+    """The services (DynamoDB and Cognito unless :func:`install` was called)."""
+    global _current
+    if _current is None:
+        s = config.settings()
+        _current = Services(
+            quotes=DynamoQuoteStore(s.quotes_table),
+            policies=DynamoPolicyStore(s.policies_table, s.quotes_table),
+            idempotency=DynamoIdempotencyStore(s.idempotency_table),
+            accounts=CognitoAccounts(s.user_pool_id),
+        )
+    return _current
+
+
+def install(services: Services) -> None:
+    """Use ``services`` from now on."""
+    global _current
+    _current = services
+
+
+def reset() -> None:
+    """Build the services again on next use."""
+    global _current
+    _current = None

@@ -1,0 +1,1 @@
+"""AWS resources of the platform: the CloudFormation template, and its local twin on moto."""
