@@ -10,6 +10,7 @@ import gzip
 import importlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -251,6 +252,7 @@ def test_template_gives_the_functions_the_contract_variables(template):
 
 THROWAWAY_APP = """
 import os
+import re
 
 import boto3
 import jwt
@@ -645,3 +647,32 @@ def test_publish_site_uploads_precompressed_files_with_their_headers(aws, tmp_pa
     assert published["cognito_endpoint"] == f"https://cognito-idp.{REGION}.amazonaws.com/"
     invalidations = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
     assert invalidations["Quantity"] == 1
+
+
+# Calls that are not IAM actions of the same name.
+_ACTIONS_OF_CALL = {
+    ("dynamodb", "transact_write_items"): ("PutItem", "UpdateItem", "ConditionCheckItem"),
+    ("s3", "head_object"): ("GetObject",),
+    ("s3", "generate_presigned_url"): ("GetObject",),
+    ("s3", "generate_presigned_post"): ("PutObject",),
+}
+
+
+def test_api_policy_allows_every_aws_call_the_app_makes(template):
+    """Chalice's generated policy misses calls made in chalicelib: ours must not."""
+    source = "\n".join(p.read_text("utf-8") for p in (ROOT / "api" / "chalicelib").rglob("*.py"))
+    aliases = dict(re.findall(r'(\w+) = config\.client\("([\w-]+)"\)$', source, re.MULTILINE))
+    calls = set(re.findall(r'config\.client\("([\w-]+)"\)\.(\w+)\(', source))
+    calls |= {
+        (aliases[name], method) for name, method in re.findall(r"\b(\w+)\.(\w+)\(", source) if name in aliases
+    }
+    assert calls, "no AWS call found: the scan no longer matches the code"
+    allowed = set()
+    for statement in template["Resources"]["ApiPolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"]
+        allowed |= set([actions] if isinstance(actions, str) else actions)
+    missing = []
+    for service, method in sorted(calls):
+        actions = _ACTIONS_OF_CALL.get((service, method)) or ("".join(w.title() for w in method.split("_")),)
+        missing += [f"{service}:{a}" for a in actions if f"{service}:{a}" not in allowed]
+    assert missing == []
