@@ -19,6 +19,7 @@ async function start(config) {
   // Every download starts now, side by side with compiling the runtime.
   const archive = fetchBytes(config.archiveURL);
   const snapshot = config.snapshotURL ? fetchBytes(config.snapshotURL) : null;
+  snapshot?.catch(() => {}); // a failed download is handled where it is awaited: no unhandled rejection
   const { loadPyodide } = await import(`${config.indexURL}pyodide.mjs`);
   const quiet = { stdout: () => {}, stderr: () => {} };
   let pyodide;

@@ -33,22 +33,32 @@ window.__sim = sim;
 // --- the engine worker ---------------------------------------------------------------
 
 class Engine {
-  constructor(url, config) {
-    this.worker = new Worker(url, { type: "module" });
+  /** Talks to the worker; takes over the one the page started early (see simulator.html) if any. */
+  constructor(url, config, early) {
     this.pending = new Map();
     this.nextId = 1;
-    this.worker.onmessage = ({ data }) => {
-      const call = this.pending.get(data.id);
-      if (!call) return;
-      this.pending.delete(data.id);
-      if ("error" in data) call.reject(new Error(data.error));
-      else call.resolve(data.result);
-    };
+    this.worker = early?.worker ?? new Worker(url, { type: "module" });
+    let initId = early?.initId;
+    if (initId === undefined) {
+      initId = this.nextId++;
+      this.worker.postMessage({ id: initId, op: "init", request: config });
+    }
+    this.ready = new Promise((resolve, reject) => this.pending.set(initId, { resolve, reject }));
+    this.worker.onmessage = ({ data }) => this.receive(data);
     this.worker.onerror = (event) => {
       for (const call of this.pending.values()) call.reject(new Error(event.message || "worker error"));
       this.pending.clear();
     };
-    this.ready = this.call("init", config);
+    for (const data of early?.received ?? []) this.receive(data); // answers that came before us
+    if (early?.failed) this.worker.onerror({ message: early.failed });
+  }
+
+  receive(data) {
+    const call = this.pending.get(data.id);
+    if (!call) return;
+    this.pending.delete(data.id);
+    if ("error" in data) call.reject(new Error(data.error));
+    else call.resolve(data.result);
   }
 
   call(op, request) {
@@ -58,6 +68,17 @@ class Engine {
       this.worker.postMessage({ id, op, request });
     });
   }
+}
+
+/** The worker resolves URLs against its own script: hand it absolute ones. */
+function absoluteURL(url) {
+  return new URL(url, document.baseURI).href;
+}
+
+function engineConfig(config) {
+  const out = { ...config };
+  for (const key of ["indexURL", "archiveURL", "snapshotURL"]) out[key] = absoluteURL(out[key]);
+  return out;
 }
 
 // --- reading the form ------------------------------------------------------------------
@@ -218,7 +239,16 @@ function buyersText() {
 }
 const defaultBuyers = buyersText();
 
+let urlTimer = null;
+
+/** Write the URL a little later: history.replaceState costs milliseconds per change. */
+function scheduleURL() {
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(writeURL, 250);
+}
+
 function writeURL() {
+  clearTimeout(urlTimer);
   const params = new URLSearchParams();
   for (const control of controls()) {
     if (isDefault(control)) continue;
@@ -330,7 +360,7 @@ async function computeOnce() {
   const startedAt = pendingInputAt ?? performance.now();
   pendingInputAt = null;
   clearErrors([forms.main, forms.risk]);
-  writeURL();
+  scheduleURL();
   const empty = requiredEmpty().filter((f) => f.startsWith("profile.") || f === "cash_cushion");
   if (empty.length) {
     for (const field of empty) showError(field, "Champ obligatoire");
@@ -408,10 +438,10 @@ function onInput(event) {
   if (event.target.matches?.("[data-field]")) {
     pendingInputAt ??= performance.now();
     if (event.target.id === "w-event") toggleEventDate();
-    if (!ready) writeURL();
+    if (!ready) scheduleURL();
     else if (event.currentTarget === forms.main) recompute();
     else {
-      writeURL();
+      scheduleURL();
       scheduleSecondary();
     }
   }
@@ -423,6 +453,8 @@ function toggleEventDate() {
 }
 
 function wire() {
+  // A URL still waiting to be written is written before the visitor leaves or shares it.
+  addEventListener("pagehide", () => urlTimer && writeURL());
   for (const form of Object.values(forms)) {
     form.addEventListener("input", onInput);
     form.addEventListener("change", onInput);
@@ -458,11 +490,7 @@ async function start() {
     setStatus("Préparation du calcul de votre simulation…", true);
   }
   wire();
-  // The worker resolves URLs against its own script: hand it absolute ones.
-  const absolute = (url) => new URL(url, document.baseURI).href;
-  const config = { ...boot.config };
-  for (const key of ["indexURL", "archiveURL", "snapshotURL"]) config[key] = absolute(config[key]);
-  engine = new Engine(absolute(root.dataset.worker), config);
+  engine = new Engine(absoluteURL(root.dataset.worker), engineConfig(boot.config), window.__simEarly);
   sim.ready = engine.ready;
   try {
     sim.info = await engine.ready;
