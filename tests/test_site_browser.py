@@ -179,7 +179,9 @@ def test_the_url_holds_the_simulation(page, site_url):
     expected = expected_totals(profile, options)
     wait_for_totals(page, expected)
     # The URL follows the form a moment after the numbers (it is written off the hot path).
-    page.wait_for_function("location.search.includes('clients=') && location.search.includes('payment=monthly')")
+    page.wait_for_function(
+        "location.search.includes('clients=') && location.search.includes('payment=monthly')"
+    )
     shared = page.url
     assert "profile.turnover=640000" in shared
     other = page.context.new_page()
