@@ -47,7 +47,7 @@ from types import FrameType
 from typing import IO, Any, Literal
 
 from infra.publish_site import SITE_CONFIG_KEY, load_site_server, site_config
-from infra.resources import DEFAULT_REGION, create_resources, seed_demo_accounts
+from infra.resources import DEFAULT_REGION, create_resources, seed_buyer_register, seed_demo_accounts
 
 __all__ = [
     "DEFAULT_APP_DIR",
@@ -273,6 +273,8 @@ def start_stack(
         stops.append(stop_moto)
         resources = create_resources(region=region, endpoint_url=endpoint_url, prefix=STAGE)
         accounts = seed_demo_accounts(resources, endpoint_url, region=region) if seed else []
+        if seed:
+            seed_buyer_register(resources, endpoint_url, region=region)
         port = api_port or free_port()
         api_url = f"http://{HOST}:{port}/"
         env = resources | {

@@ -11,6 +11,7 @@ with an earlier one on the same endpoint.
     with moto.mock_aws():
         env = create_resources()                # {"QUOTES_TABLE": "local-quotes-table-1a2b3c4d", ...}
         accounts = seed_demo_accounts(env)      # an owner, a broker and a staff member
+        seed_buyer_register(env)                # demo companies with grades
 
 CloudFormation-only settings are not reproduced locally: deletion protection (local
 resources must stay disposable), lifecycle rules, retention policies.
@@ -38,6 +39,7 @@ __all__ = [
     "create_resources",
     "load_template",
     "runtime_references",
+    "seed_buyer_register",
     "seed_demo_accounts",
 ]
 
@@ -430,3 +432,39 @@ def seed_demo_accounts(
             }
         )
     return accounts
+
+
+# Demo companies of the buyer register: (identifier, name, country, grade 1 best .. 10 worst).
+DEMO_REGISTER = (
+    ("732829320", "Boulangerie Industrielle du Rhône", "FR", 2),
+    ("552100554", "Transports Martin et Fils", "FR", 4),
+    ("404833048", "Menuiserie Lefèvre", "FR", 7),
+    ("542065479", "Négoce Atlantique", "FR", 9),
+    ("DE136695976", "Müller Maschinenbau GmbH", "DE", 3),
+)
+
+
+def seed_buyer_register(
+    env: Mapping[str, str],
+    endpoint_url: str | None = None,
+    *,
+    region: str = DEFAULT_REGION,
+    companies: Iterable[tuple[str, str, str, int]] = DEMO_REGISTER,
+) -> int:
+    """Put the demo companies in ``BUYER_REGISTER_TABLE`` (existing entries are overwritten); their count."""
+    dynamodb = aws_client("dynamodb", region, endpoint_url)
+    count = 0
+    for identifier, name, country, grade in companies:
+        dynamodb.put_item(
+            TableName=env["BUYER_REGISTER_TABLE"],
+            Item={
+                "identifier": {"S": identifier},
+                "name": {"S": name},
+                "country": {"S": country},
+                "grade": {"N": str(grade)},
+                "events": {"S": "[]"},
+                "updated_at": {"S": "2026-01-01T00:00:00.000000Z"},
+            },
+        )
+        count += 1
+    return count

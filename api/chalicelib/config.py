@@ -17,6 +17,9 @@ __all__ = ["Settings", "client", "reset", "settings"]
 
 DEFAULT_REGION = "eu-west-3"
 QUOTE_VALIDITY_DAYS = 30
+# Credit limits decided at once on the register's grade: grade 1 (best) to this one, up to the cap (EUR).
+LIMIT_AUTO_MAX_GRADE = 4
+LIMIT_AUTO_CAP = "50000"
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,20 @@ class Settings:
     quotes_table: str
     policies_table: str
     idempotency_table: str
+    buyers_table: str
+    limit_requests_table: str
+    buyer_register_table: str
+    alerts_table: str
+    claims_table: str
+    policy_years_table: str
     documents_bucket: str
     user_pool_id: str
     user_pool_client_id: str
     jwks_url_override: str
     quote_validity_days: int
     idempotency_wait_seconds: float
+    limit_auto_max_grade: int
+    limit_auto_cap: str
 
     @property
     def is_local(self) -> bool:
@@ -66,12 +77,20 @@ def settings() -> Settings:
         quotes_table=_env("QUOTES_TABLE"),
         policies_table=_env("POLICIES_TABLE"),
         idempotency_table=_env("IDEMPOTENCY_TABLE"),
+        buyers_table=_env("BUYERS_TABLE"),
+        limit_requests_table=_env("LIMIT_REQUESTS_TABLE"),
+        buyer_register_table=_env("BUYER_REGISTER_TABLE"),
+        alerts_table=_env("ALERTS_TABLE"),
+        claims_table=_env("CLAIMS_TABLE"),
+        policy_years_table=_env("POLICY_YEARS_TABLE"),
         documents_bucket=_env("DOCUMENTS_BUCKET"),
         user_pool_id=_env("USER_POOL_ID"),
         user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
         jwks_url_override=_env("JWKS_URL"),
         quote_validity_days=int(_env("QUOTE_VALIDITY_DAYS", str(QUOTE_VALIDITY_DAYS))),
         idempotency_wait_seconds=float(_env("IDEMPOTENCY_WAIT_SECONDS", "5")),
+        limit_auto_max_grade=int(_env("LIMIT_AUTO_MAX_GRADE", str(LIMIT_AUTO_MAX_GRADE))),
+        limit_auto_cap=_env("LIMIT_AUTO_CAP", LIMIT_AUTO_CAP),
     )
 
 

@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - only without the editable install
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     import simulator
 
-__all__ = ["current_version", "quote", "versions"]
+__all__ = ["current_version", "quote", "settle", "versions"]
 
 
 def quote(profile: Any, options: Any, tariff_version: str | None = None) -> dict[str, Any]:
@@ -26,6 +26,12 @@ def quote(profile: Any, options: Any, tariff_version: str | None = None) -> dict
     request: dict[str, Any] = {"op": "quote", "profile": profile, "options": options}
     if tariff_version is not None:
         request["tariff_version"] = tariff_version
+    return simulator.handle(request)
+
+
+def settle(terms: Any, invoices: list[dict[str, Any]], paid_this_year: Any) -> dict[str, Any]:
+    """The engine's response to a ``settle`` request: the one place indemnities are computed."""
+    request = {"op": "settle", "terms": terms, "invoices": invoices, "paid_this_year": str(paid_this_year)}
     return simulator.handle(request)
 
 

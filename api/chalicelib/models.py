@@ -521,6 +521,10 @@ def _message(error: Any) -> str:
         )
     if kind == "string_too_long":
         return f"au plus {ctx.get('max_length')} caractères"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"doit être au moins {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"doit être au plus {ctx.get('le', ctx.get('lt'))}"
     if kind == "too_long":
         return f"au plus {ctx.get('max_length')} éléments"
     if kind == "literal_error":
@@ -556,3 +560,396 @@ def mask_email(email: str) -> str:
     """``jeanne.dupont@example.fr`` -> ``j***@example.fr``."""
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+# Prevention (buyers, credit limits, register, alerts) and claims.
+
+MAX_MONEY = Decimal("100000000")
+EU_COUNTRIES = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+_MONEY_TEXT = re.compile(r"^\s*\d+(?:[.,]\d{1,2})?\s*$")
+
+
+def _money(value: Any) -> Decimal:
+    """A positive amount in euros, to the cent, as a JSON number or a decimal string."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("doit être un montant en euros")
+    text = str(value).strip().replace(",", ".") if isinstance(value, str) else str(value)
+    if isinstance(value, str) and not _MONEY_TEXT.match(value):
+        raise ValueError("doit être un montant en euros, au centime près")
+    try:
+        amount = Decimal(text)
+    except ArithmeticError:
+        raise ValueError("doit être un montant en euros") from None
+    if not amount.is_finite() or amount <= 0 or amount > MAX_MONEY:
+        raise ValueError(f"doit être supérieur à 0 et au plus {MAX_MONEY} euros")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("au centime près (2 décimales au plus)")
+    return amount.quantize(Decimal("0.01"))
+
+
+Money = Annotated[
+    Decimal,
+    PlainValidator(_money),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 100000000},
+                {"type": "string", "pattern": r"^\d+([.,]\d{1,2})?$"},
+            ],
+            "description": "Montant en euros.",
+        }
+    ),
+]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_NO_CONTROL)
+]
+Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
+
+
+def _buyer_siren(value: str) -> str:
+    from stdnum.exceptions import ValidationError as StdnumError
+    from stdnum.fr import siren
+
+    try:
+        return str(siren.validate(value))
+    except StdnumError:
+        raise ValueError("numéro SIREN invalide (9 chiffres, clé de contrôle)") from None
+
+
+def _vat(value: str) -> str:
+    from stdnum.eu import vat
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    try:
+        number = str(vat.validate(value))
+    except StdnumError:
+        raise ValueError("numéro de TVA intracommunautaire invalide") from None
+    if number.startswith("FR"):
+        raise ValueError("pour un client français, indiquez son SIREN")
+    return number
+
+
+def vat_country(number: str) -> str:
+    """ISO country of an EU VAT number (Greece's prefix is EL)."""
+    return "GR" if number[:2] == "EL" else number[:2]
+
+
+BuyerSiren = Annotated[
+    str, AfterValidator(_buyer_siren), WithJsonSchema({"type": "string", "examples": ["552100554"]})
+]
+VatNumber = Annotated[
+    str, AfterValidator(_vat), WithJsonSchema({"type": "string", "examples": ["DE136695976"]})
+]
+
+
+class BuyerIn(_In):
+    """A buyer to name on the policy: a French company (SIREN) or a foreign one (VAT number)."""
+
+    siren: BuyerSiren | None = Field(None, description="SIREN d'un client français.")
+    vat_number: VatNumber | None = Field(
+        None, description="Numéro de TVA intracommunautaire d'un client étranger."
+    )
+    name: Text = Field(description="Raison sociale du client.")
+    country: Country = Field("FR", description="Pays du client (code ISO à 2 lettres).")
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> BuyerIn:
+        if (self.siren is None) == (self.vat_number is None):
+            raise ValueError("siren: indiquez soit le SIREN, soit le numéro de TVA")
+        if self.siren is not None and self.country != "FR":
+            raise ValueError("country: un client identifié par son SIREN est en France (FR)")
+        if self.vat_number is not None and vat_country(self.vat_number) != self.country:
+            raise ValueError("country: le pays ne correspond pas au numéro de TVA")
+        return self
+
+
+class LimitRequestIn(_In):
+    """A credit-limit request on a named buyer."""
+
+    amount: Money = Field(description="Limite de crédit demandée, en euros.")
+
+
+class LimitDecisionIn(_In):
+    """A staff decision on a referred request."""
+
+    decision: Literal["approved", "partly_approved", "refused"]
+    amount: Money | None = Field(None, description="Montant accordé (obligatoire pour un accord partiel).")
+    reason: Reason = Field(description="Motif, communiqué à l'assuré.")
+
+
+class LimitReduceIn(_In):
+    """Reduce a limit for deliveries from the notice date."""
+
+    amount: Money = Field(description="Nouvelle limite, en euros, inférieure à l'actuelle.")
+    notice_date: dt.date = Field(
+        description="Livraisons concernées à partir de cette date (aujourd'hui ou plus tard)."
+    )
+    reason: Reason
+
+
+class LimitCancelIn(_In):
+    """Cancel a limit for deliveries from the notice date."""
+
+    notice_date: dt.date = Field(
+        description="Livraisons concernées à partir de cette date (aujourd'hui ou plus tard)."
+    )
+    reason: Reason
+
+
+class RegisterIn(_In):
+    """A company of the buyer register."""
+
+    name: Text
+    country: Country = "FR"
+    grade: int | None = Field(None, ge=1, le=10, description="Note de 1 (meilleure) à 10.")
+
+
+class RegisterEventIn(_In):
+    """A monitoring event on a buyer."""
+
+    type: Literal["payment_incident", "insolvency_judgment"]
+    date: dt.date
+    kind: Literal["sauvegarde", "redressement", "liquidation"] | None = Field(
+        None, description="Procédure collective (obligatoire pour un jugement)."
+    )
+
+    @model_validator(mode="after")
+    def _kind(self) -> RegisterEventIn:
+        if self.type == "insolvency_judgment" and self.kind is None:
+            raise ValueError("kind: précisez la procédure : sauvegarde, redressement ou liquidation")
+        if self.type == "payment_incident" and self.kind is not None:
+            raise ValueError("kind: réservé aux jugements d'ouverture")
+        return self
+
+
+class EventIn(_In):
+    """What happened to the debtor."""
+
+    type: Literal["insolvency", "protracted_default"]
+    date: dt.date | None = Field(None, description="Date du jugement (obligatoire pour insolvency).")
+
+    @model_validator(mode="after")
+    def _date(self) -> EventIn:
+        if self.type == "insolvency" and self.date is None:
+            raise ValueError("date: la date du jugement est obligatoire")
+        return self
+
+
+class DeclarationIn(_In):
+    """An overdue invoice declared by the owner."""
+
+    invoice_number: ShortText
+    invoice_date: dt.date
+    due_date: dt.date
+    amount: Money = Field(description="Montant impayé de la facture, en euros.")
+    vat_included: bool = Field(description="Le montant comprend-il la TVA ?")
+    buyer_id: ShortText = Field(description="Client désigné sur le contrat.")
+    extension_days: int = Field(0, ge=0, le=365, description="Prorogation d'échéance accordée, en jours.")
+    event: EventIn | None = Field(None, description="Jugement d'ouverture connu ; sinon impayé prolongé.")
+
+
+class RecoveryIn(_In):
+    """An amount recovered from the debtor."""
+
+    amount: Money
+    date: dt.date
+
+
+class RejectIn(_In):
+    """Why a claim is rejected."""
+
+    reason: Reason
+
+
+class LimitStepOut(_Out):
+    """One step of a credit limit (append-only)."""
+
+    kind: Literal["approved", "partly_approved", "refused", "reduced", "cancelled"]
+    amount: str
+    effective_from: dt.date
+    at: dt.datetime
+    by_role: Literal["system", "staff"]
+    rule: str | None = None
+    reason: str | None = None
+    request_id: str | None = None
+
+
+class BuyerOut(_Out):
+    """A buyer named on a policy and its credit limit."""
+
+    policy_id: str
+    buyer_id: str
+    identifier: str
+    identifier_type: Literal["siren", "vat"]
+    name: str
+    country: str
+    zone: Literal["france", "eu", "world"]
+    public: bool
+    created_at: dt.datetime
+    current_limit: str | None = Field(None, description="Limite applicable aux livraisons du jour.")
+    limits: list[LimitStepOut]
+
+
+class BuyerList(_Out):
+    """The buyers of a policy."""
+
+    items: list[BuyerOut]
+
+
+class LimitRequestOut(_Out):
+    """A credit-limit request and its decision."""
+
+    request_id: str
+    policy_id: str
+    buyer_id: str
+    buyer_name: str
+    amount: str
+    status: Literal["referred", "approved", "partly_approved", "refused"]
+    rule: str = Field(description="automatic_threshold, good_grade ou referred.")
+    grade: int | None = None
+    created_at: dt.datetime
+    decided_amount: str | None = None
+    decided_at: dt.datetime | None = None
+    reason: str | None = None
+
+
+class LimitRequestList(Page):
+    """A page of limit requests, oldest first."""
+
+    items: list[LimitRequestOut]
+
+
+class RegisterEventOut(_Out):
+    """A monitoring event."""
+
+    type: Literal["payment_incident", "insolvency_judgment"]
+    date: dt.date
+    kind: str | None = None
+    recorded_at: dt.datetime
+
+
+class RegisterEntryOut(_Out):
+    """A company of the buyer register."""
+
+    identifier: str
+    name: str
+    country: str
+    grade: int | None = None
+    updated_at: dt.datetime
+    events: list[RegisterEventOut]
+
+
+class RegisterEventResult(_Out):
+    """The register after an event, and how many owners were alerted."""
+
+    entry: RegisterEntryOut
+    alerts_sent: int
+
+
+class AlertOut(_Out):
+    """A monitoring alert on one of the owner's buyers."""
+
+    alert_id: str
+    created_at: dt.datetime
+    policy_id: str
+    buyer_id: str
+    buyer_name: str
+    event: RegisterEventOut
+    message: str
+
+
+class AlertList(Page):
+    """A page of alerts, newest first."""
+
+    items: list[AlertOut]
+
+
+class ReasonOut(_Out):
+    """A reason given by the engine."""
+
+    code: str
+    blocking: bool
+    message: str
+
+
+class HistoryOut(_Out):
+    """One step of a claim's history (append-only)."""
+
+    at: dt.datetime
+    by_role: Literal["owner", "staff", "system"]
+    by: str
+    action: str
+    status: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RecoveryOut(_Out):
+    """A recovery; after an indemnity it is shared at the indemnity percentage."""
+
+    amount: str
+    date: dt.date
+    recorded_at: dt.datetime
+    after_indemnity: bool
+    insurer_share: str
+    owner_share: str
+
+
+class ClaimOut(_Out):
+    """An overdue declaration and its claim."""
+
+    claim_id: str
+    policy_id: str
+    buyer_id: str
+    buyer_name: str
+    status: Literal["collection", "recovered", "claim_established", "indemnified", "rejected"]
+    created_at: dt.datetime
+    declared_on: dt.date
+    policy_year: dt.date = Field(description="Début de l'année d'assurance de la facture.")
+    invoice: dict[str, Any]
+    eligible: bool
+    reasons: list[ReasonOut]
+    timeline: dict[str, Any]
+    recovered: str
+    recoveries: list[RecoveryOut]
+    indemnity: str | None = None
+    settlement: dict[str, Any] | None = Field(
+        None, description="Résultat du moteur (op settle) au règlement."
+    )
+    rejection_reason: str | None = None
+    history: list[HistoryOut]
+
+
+class ClaimList(Page):
+    """A page of claims, newest first."""
+
+    items: list[ClaimOut]

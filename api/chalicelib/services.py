@@ -1,4 +1,4 @@
-"""The stores and the account directory of this process, built on first use from the settings.
+"""The stores, the buyer register and the account directory of this process, built on first use from the settings.
 
 Tests may install other implementations with :func:`install`.
 """
@@ -9,6 +9,17 @@ from dataclasses import dataclass
 
 from . import config
 from .accounts import AccountDirectory, CognitoAccounts
+from .claim_storage import ClaimStore, DynamoClaimStore
+from .prevention_storage import (
+    AlertStore,
+    BuyerRegister,
+    BuyerStore,
+    DynamoAlertStore,
+    DynamoBuyerRegister,
+    DynamoBuyerStore,
+    DynamoLimitRequestStore,
+    LimitRequestStore,
+)
 from .storage import (
     DynamoIdempotencyStore,
     DynamoPolicyStore,
@@ -29,6 +40,11 @@ class Services:
     policies: PolicyStore
     idempotency: IdempotencyStore
     accounts: AccountDirectory
+    buyers: BuyerStore
+    limit_requests: LimitRequestStore
+    register: BuyerRegister
+    alerts: AlertStore
+    claims: ClaimStore
 
 
 _current: Services | None = None
@@ -44,6 +60,11 @@ def get() -> Services:
             policies=DynamoPolicyStore(s.policies_table, s.quotes_table),
             idempotency=DynamoIdempotencyStore(s.idempotency_table),
             accounts=CognitoAccounts(s.user_pool_id),
+            buyers=(buyers := DynamoBuyerStore(s.buyers_table)),
+            limit_requests=DynamoLimitRequestStore(s.limit_requests_table, buyers),
+            register=DynamoBuyerRegister(s.buyer_register_table),
+            alerts=DynamoAlertStore(s.alerts_table),
+            claims=DynamoClaimStore(s.claims_table, s.policy_years_table),
         )
     return _current
 

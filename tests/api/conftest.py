@@ -45,7 +45,7 @@ import moto  # noqa: E402
 from moto.core.botocore_stubber import BotocoreStubber  # noqa: E402
 from moto.utilities.utils import load_resource  # noqa: E402
 
-from infra.resources import create_resources  # noqa: E402
+from infra.resources import create_resources, seed_buyer_register  # noqa: E402
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -109,19 +109,20 @@ def aws_session(keys: Keys, app_module: Any) -> Iterator[dict[str, str]]:
 
 
 def _wipe(env: dict[str, str]) -> None:
-    """Empty the tables and the user pool."""
+    """Empty the tables and the user pool; the buyer register gets its demo companies back."""
     import boto3
 
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    for table, key in (
-        (env["QUOTES_TABLE"], "quote_id"),
-        (env["POLICIES_TABLE"], "policy_id"),
-        (env["IDEMPOTENCY_TABLE"], "idempotency_key"),
-    ):
+    for variable, table in env.items():
+        if not variable.endswith("_TABLE"):
+            continue
+        keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        names = {f"#k{i}": k for i, k in enumerate(keys)}
         for item in dynamodb.scan(
-            TableName=table, ProjectionExpression="#k", ExpressionAttributeNames={"#k": key}
+            TableName=table, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
         )["Items"]:
-            dynamodb.delete_item(TableName=table, Key={key: item[key]})
+            dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+    seed_buyer_register(env)
     cognito = boto3.client("cognito-idp", region_name=REGION)
     for user in cognito.list_users(UserPoolId=env["USER_POOL_ID"])["Users"]:
         cognito.admin_delete_user(UserPoolId=env["USER_POOL_ID"], Username=user["Username"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .buyers import bp as buyers
+from .claims import bp as claims
 from .meta import bp as meta
 from .policies import bp as policies
 from .quotes import bp as quotes
@@ -9,4 +11,4 @@ from .subscriptions import bp as subscriptions
 
 __all__ = ["BLUEPRINTS"]
 
-BLUEPRINTS = (meta, quotes, subscriptions, policies)
+BLUEPRINTS = (meta, quotes, subscriptions, policies, buyers, claims)

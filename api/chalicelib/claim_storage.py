@@ -1,0 +1,284 @@
+"""Storage of overdue declarations and claims, and the policy-year counters: interface and DynamoDB.
+
+Every change of a claim is a conditional update on its ``version`` that also
+appends one entry to its ``history`` (a DynamoDB list, only ever appended
+with ``list_append``). A settlement writes the claim and the policy-year
+counter in one ``TransactWriteItems``: the claim must still be at the version
+read, and the counter at the paid total the engine was given, with
+``paid <= max_liability - indemnity``. Two settlements can therefore never
+both succeed on stale figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from . import config
+from .storage import Page, _client_error, _code, _json, _query, _s, iso, parse_iso
+
+__all__ = [
+    "ClaimRecord",
+    "ClaimStore",
+    "CounterMoved",
+    "DynamoClaimStore",
+    "StaleClaim",
+]
+
+ZERO = Decimal("0")
+
+
+class StaleClaim(Exception):
+    """The claim changed since it was read."""
+
+
+class CounterMoved(Exception):
+    """The policy-year counter changed since it was read (or the cap would be exceeded)."""
+
+
+@dataclass
+class ClaimRecord:
+    """An overdue declaration and, once established, the claim, with its append-only history."""
+
+    claim_id: str
+    policy_id: str
+    owner_sub: str
+    buyer_id: str
+    buyer_name: str
+    status: str
+    created_at: dt.datetime
+    declared_on: dt.date
+    policy_year: str
+    invoice: dict[str, Any]
+    assessment: dict[str, Any]
+    version: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    recoveries: list[dict[str, Any]] = field(default_factory=list)
+    settlement: dict[str, Any] | None = None
+    indemnity: Decimal | None = None
+    reason: str | None = None
+
+    def recovered_before_indemnity(self) -> Decimal:
+        """What the debtor paid before the indemnity (reduces the loss the engine settles)."""
+        return sum((Decimal(r["amount"]) for r in self.recoveries if not r["after_indemnity"]), ZERO)
+
+    def recovered_total(self) -> Decimal:
+        """Every recovery recorded."""
+        return sum((Decimal(r["amount"]) for r in self.recoveries), ZERO)
+
+
+class ClaimStore(Protocol):
+    """Where claims and policy-year counters live."""
+
+    def create(self, claim: ClaimRecord) -> None:
+        """Store a new claim with its first history entries."""
+
+    def get(self, claim_id: str) -> ClaimRecord | None:
+        """The claim, or ``None``."""
+
+    def update(self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any]) -> None:
+        """Apply ``changes`` and append ``entry`` if the claim is still at ``claim.version`` (:class:`StaleClaim`)."""
+
+    def paid_this_year(self, policy_id: str, year_start: str) -> Decimal:
+        """Indemnities paid in that policy year, read consistently."""
+
+    def settle(
+        self,
+        claim: ClaimRecord,
+        changes: Mapping[str, Any],
+        entry: dict[str, Any],
+        paid_before: Decimal,
+        max_liability: Decimal,
+    ) -> None:
+        """Claim and counter in one transaction (:class:`StaleClaim` or :class:`CounterMoved`)."""
+
+    def list_by_policy(self, policy_id: str, limit: int, cursor: str | None) -> Page[ClaimRecord]:
+        """Claims of a policy, newest first."""
+
+    def list_by_status(self, status: str, limit: int, cursor: str | None) -> Page[ClaimRecord]:
+        """Claims in ``status``, newest first."""
+
+
+# Attributes of a claim: how each is written and read.
+_JSON_FIELDS = ("invoice", "assessment", "recoveries", "settlement")
+
+
+def _encode(name: str, value: Any) -> dict[str, Any]:
+    if name in _JSON_FIELDS:
+        return _json(value)
+    if isinstance(value, Decimal):
+        return {"N": str(value)}
+    if isinstance(value, dt.datetime):
+        return _s(iso(value))
+    if isinstance(value, dt.date):
+        return _s(value.isoformat())
+    return _s(str(value))
+
+
+class DynamoClaimStore:
+    """Claims in ``CLAIMS_TABLE`` (indexes ``by_policy``, ``by_status``), counters in ``POLICY_YEARS_TABLE``."""
+
+    _POLICY_KEYS = frozenset({"claim_id", "policy_id", "created_at"})
+    _STATUS_KEYS = frozenset({"claim_id", "status", "created_at"})
+
+    def __init__(self, table: str, years_table: str) -> None:
+        self.table = table
+        self.years_table = years_table
+
+    @staticmethod
+    def _item(c: ClaimRecord) -> dict[str, Any]:
+        item = {
+            "claim_id": _s(c.claim_id),
+            "policy_id": _s(c.policy_id),
+            "owner_sub": _s(c.owner_sub),
+            "buyer_id": _s(c.buyer_id),
+            "buyer_name": _s(c.buyer_name),
+            "status": _s(c.status),
+            "created_at": _s(iso(c.created_at)),
+            "declared_on": _s(c.declared_on.isoformat()),
+            "policy_year": _s(c.policy_year),
+            "invoice": _json(c.invoice),
+            "assessment": _json(c.assessment),
+            "recoveries": _json(c.recoveries),
+            "version": {"N": str(c.version)},
+            "history": {"L": [_json(h) for h in c.history]},
+        }
+        if c.reason is not None:
+            item["reason"] = _s(c.reason)
+        return item
+
+    @staticmethod
+    def _record(item: Mapping[str, Any]) -> ClaimRecord:
+        return ClaimRecord(
+            claim_id=item["claim_id"]["S"],
+            policy_id=item["policy_id"]["S"],
+            owner_sub=item["owner_sub"]["S"],
+            buyer_id=item["buyer_id"]["S"],
+            buyer_name=item["buyer_name"]["S"],
+            status=item["status"]["S"],
+            created_at=parse_iso(item["created_at"]["S"]),
+            declared_on=dt.date.fromisoformat(item["declared_on"]["S"]),
+            policy_year=item["policy_year"]["S"],
+            invoice=json.loads(item["invoice"]["S"]),
+            assessment=json.loads(item["assessment"]["S"]),
+            version=int(item["version"]["N"]),
+            history=[json.loads(h["S"]) for h in item.get("history", {}).get("L", [])],
+            recoveries=json.loads(item["recoveries"]["S"]),
+            settlement=json.loads(item["settlement"]["S"]) if "settlement" in item else None,
+            indemnity=Decimal(item["indemnity"]["N"]) if "indemnity" in item else None,
+            reason=item["reason"]["S"] if "reason" in item else None,
+        )
+
+    def create(self, claim: ClaimRecord) -> None:
+        config.client("dynamodb").put_item(
+            TableName=self.table, Item=self._item(claim), ConditionExpression="attribute_not_exists(claim_id)"
+        )
+
+    def get(self, claim_id: str) -> ClaimRecord | None:
+        response = config.client("dynamodb").get_item(
+            TableName=self.table, Key={"claim_id": _s(claim_id)}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return self._record(item) if item else None
+
+    def _update(
+        self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any]
+    ) -> dict[str, Any]:
+        names = {"#h": "history", "#v": "version"}
+        values: dict[str, Any] = {
+            ":entry": {"L": [_json(entry)]},
+            ":v": {"N": str(claim.version)},
+            ":next": {"N": str(claim.version + 1)},
+        }
+        sets = ["#h = list_append(#h, :entry)", "#v = :next"]
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = _encode(name, value)
+            sets.append(f"#a{index} = :a{index}")
+        return {
+            "TableName": self.table,
+            "Key": {"claim_id": _s(claim.claim_id)},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def update(self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any]) -> None:
+        client_error = _client_error()
+        try:
+            config.client("dynamodb").update_item(**self._update(claim, changes, entry))
+        except client_error as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise StaleClaim(claim.claim_id) from None
+            raise
+
+    def _year_key(self, policy_id: str, year_start: str) -> dict[str, Any]:
+        return {"policy_id": _s(policy_id), "year_start": _s(year_start)}
+
+    def paid_this_year(self, policy_id: str, year_start: str) -> Decimal:
+        response = config.client("dynamodb").get_item(
+            TableName=self.years_table, Key=self._year_key(policy_id, year_start), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return Decimal(item["paid"]["N"]) if item else ZERO
+
+    def settle(
+        self,
+        claim: ClaimRecord,
+        changes: Mapping[str, Any],
+        entry: dict[str, Any],
+        paid_before: Decimal,
+        max_liability: Decimal,
+    ) -> None:
+        indemnity = Decimal(changes["indemnity"])
+        counter = {
+            "TableName": self.years_table,
+            "Key": self._year_key(claim.policy_id, claim.policy_year),
+            "UpdateExpression": "SET paid = if_not_exists(paid, :zero) + :ind, max_liability = :max "
+            "ADD claims_paid :one",
+            # paid + indemnity <= max_liability, and nobody paid anything since it was read.
+            "ConditionExpression": (
+                "attribute_not_exists(paid) OR (paid = :before AND paid <= :room)"
+                if paid_before == 0
+                else "paid = :before AND paid <= :room"
+            ),
+            "ExpressionAttributeValues": {
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+                ":ind": {"N": str(indemnity)},
+                ":before": {"N": str(paid_before)},
+                ":room": {"N": str(max_liability - indemnity)},
+                ":max": {"N": str(max_liability)},
+            },
+        }
+        if indemnity > max_liability - paid_before:
+            raise CounterMoved(claim.policy_id)
+        client_error = _client_error()
+        try:
+            config.client("dynamodb").transact_write_items(
+                TransactItems=[{"Update": self._update(claim, changes, entry)}, {"Update": counter}]
+            )
+        except client_error as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                raise StaleClaim(claim.claim_id) from None
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                raise CounterMoved(claim.policy_id) from None
+            raise
+
+    def list_by_policy(self, policy_id: str, limit: int, cursor: str | None) -> Page[ClaimRecord]:
+        items, token = _query(
+            self.table, "by_policy", "policy_id", policy_id, self._POLICY_KEYS, limit, cursor
+        )
+        return Page([self._record(i) for i in items], token)
+
+    def list_by_status(self, status: str, limit: int, cursor: str | None) -> Page[ClaimRecord]:
+        items, token = _query(self.table, "by_status", "status", status, self._STATUS_KEYS, limit, cursor)
+        return Page([self._record(i) for i in items], token)
