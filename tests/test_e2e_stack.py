@@ -28,7 +28,7 @@ import pytest
 
 import simulator
 
-from .browser import AXE, ROOT, launch, require_browser
+from .browser import AXE, ROOT, require_browser
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 import engine_assets
@@ -300,16 +300,6 @@ def site(stack: Any) -> str:
     if stack.site_url is None:
         pytest.skip("the site could not be built (node_modules/pyodide missing)")
     return stack.site_url
-
-
-@pytest.fixture(scope="module")
-def browser(site: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def axe(page: Any) -> list[Any]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from .browser import AXE, ROOT, launch, require_browser, serve
+from .browser import AXE, ROOT
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 import engine_assets
@@ -22,34 +20,6 @@ sys.path.pop(0)
 
 FORMULAS = ("essentielle", "selection", "tout_compris")
 READY = "window.__sim && window.__sim.info"
-
-
-@pytest.fixture(scope="module")
-def site_url(site_build: Path) -> Iterator[str]:
-    require_browser()
-    yield from serve(site_build)
-
-
-@pytest.fixture(scope="module")
-def browser(site_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Any, site_url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    page = context.new_page()
-    page.requests = []  # every URL the page asks for
-    page.errors = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
 
 
 def cli(request: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import importlib.util
 import json
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,7 +21,7 @@ import pytest
 
 import simulator
 
-from .browser import AXE, ROOT, launch, require_browser, serve
+from .browser import AXE, ROOT
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 from engine_assets import DEFAULT_PROFILE
@@ -107,34 +106,6 @@ def test_hook_refuses_a_page_without_its_marker():
 
 
 # --- the service pages, without the API -----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def site_url(site_build: Path) -> Iterator[str]:
-    require_browser()
-    yield from serve(site_build)
-
-
-@pytest.fixture(scope="module")
-def browser(site_url: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    page = context.new_page()
-    page.requests = []
-    page.errors = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
 
 
 def axe(page: Any) -> list[Any]:

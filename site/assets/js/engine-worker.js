@@ -14,11 +14,43 @@ async function fetchBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+const CACHE_NAME = "ac-engine";
+
+/**
+ * Bytes of a content-hashed file, kept decoded in the Cache Storage after the first visit:
+ * the HTTP cache holds the snapshot gzipped and would inflate 31 MB on every visit.
+ */
+async function cachedBytes(url) {
+  let cache = null;
+  try {
+    cache = await caches.open(CACHE_NAME);
+    const hit = await cache.match(url);
+    if (hit) return new Uint8Array(await hit.arrayBuffer());
+  } catch {
+    cache = null; // no Cache Storage here (private mode, opaque origin): plain fetch
+  }
+  const bytes = await fetchBytes(url);
+  if (cache) {
+    // Stored once the engine has started (see start), so the write never delays it.
+    keep = async () => {
+      try {
+        for (const request of await cache.keys()) if (request.url !== url) await cache.delete(request);
+        await cache.put(url, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+      } catch {
+        // A full or refused cache only costs speed on the next visit; older engines' files go.
+      }
+    };
+  }
+  return bytes;
+}
+
+let keep = null; // stores the snapshot in the Cache Storage, when it came from the network
+
 async function start(config) {
   const t0 = performance.now();
   // Every download starts now, side by side with compiling the runtime.
   const archive = fetchBytes(config.archiveURL);
-  const snapshot = config.snapshotURL ? fetchBytes(config.snapshotURL) : null;
+  const snapshot = config.snapshotURL ? cachedBytes(config.snapshotURL) : null;
   snapshot?.catch(() => {}); // a failed download is handled where it is awaited: no unhandled rejection
   const { loadPyodide } = await import(`${config.indexURL}pyodide.mjs`);
   const quiet = { stdout: () => {}, stderr: () => {} };
@@ -43,6 +75,7 @@ if "${ENGINE_DIR}" not in sys.path:
 import simulator
 simulator.handle_json`);
   const t2 = performance.now();
+  keep?.();
   return {
     handleJson,
     info: {
