@@ -293,24 +293,42 @@ def start_stack(
         output: IO[Any] = log if log is not None else tempfile.TemporaryFile()  # noqa: SIM115 - closed on stop
         if log is None:
             stops.append(output.close)
-        command = [
-            sys.executable,
-            "-c",
-            _CHALICE,
-            "local",
-            "--stage",
-            STAGE,
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-        ]
-        if not autoreload:
-            command.append("--no-autoreload")
+        if autoreload:
+            # The chalice CLI reloads on code changes, but answers gateway errors its own way.
+            command = [
+                sys.executable,
+                "-c",
+                _CHALICE,
+                "local",
+                "--stage",
+                STAGE,
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+            ]
+        else:
+            # chalice local with the template's gateway responses (infra/local_api.py).
+            command = [
+                sys.executable,
+                "-m",
+                "infra.local_api",
+                "--app-dir",
+                str(Path(app_dir).resolve()),
+                "--stage",
+                STAGE,
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+            ]
         process = subprocess.Popen(
             command,
             cwd=app_dir,
-            env=_child_env(env),
+            # infra.local_api is imported from the repository, whatever the app directory.
+            env=_child_env(
+                env | {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+            ),
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

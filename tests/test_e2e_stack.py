@@ -277,13 +277,8 @@ def test_quote_subscription_login_and_attestation_over_http(stack, openapi):
     conforms(openapi, "GET", "/policies/{policy_id}", status, body)
 
 
-@pytest.mark.xfail(
-    reason="a request without Authorization is refused by chalice local itself: 401 {'message': 'Unauthorized'} "
-    "(documented as GatewayError), not the API's error shape and without CORS headers, so a page cannot "
-    "read it (API Gateway does the same unless its UNAUTHORIZED gateway response is set)",
-    strict=False,
-)
 def test_missing_token_answers_the_api_error_format(stack, openapi):
+    """The gateway's own refusals use the template's gateway responses (infra/local_api.py locally)."""
     origin = (stack.site_url or "http://127.0.0.1:8000/").rstrip("/")
     status, headers, body = call(stack, "GET", "me/policies", headers={"Origin": origin})
     assert status == 401
