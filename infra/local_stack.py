@@ -8,6 +8,8 @@
 3. runs ``chalice local --stage local`` from the app directory with the resource names,
    ``AWS_ENDPOINT_URL`` (moto) and ``JWKS_URL`` (moto's JWKS of the pool) in its environment,
    and waits until ``GET /health`` answers 200;
+   (``MAIL_FROM`` is verified in moto's SES; the mails sent are listed at
+   ``{moto}/moto-api/data.json``, section ``ses`` > ``Message``, printed at start);
 4. optionally serves the built site (``site/serve.py``), plus ``/api-config.json``: where the
    site finds the API and the Cognito client (see :func:`infra.publish_site.site_config`);
    the API then allows the site's origin (``CORS_ALLOW_ORIGIN``);
@@ -47,7 +49,13 @@ from types import FrameType
 from typing import IO, Any, Literal
 
 from infra.publish_site import SITE_CONFIG_KEY, load_site_server, site_config
-from infra.resources import DEFAULT_REGION, create_resources, seed_buyer_register, seed_demo_accounts
+from infra.resources import (
+    DEFAULT_REGION,
+    create_resources,
+    seed_buyer_register,
+    seed_demo_accounts,
+    verify_mail_sender,
+)
 
 __all__ = [
     "DEFAULT_APP_DIR",
@@ -56,6 +64,7 @@ __all__ = [
     "free_port",
     "issuer_of",
     "jwks_url_of",
+    "mails_url_of",
     "main",
     "start_moto",
     "start_stack",
@@ -83,6 +92,11 @@ def free_port() -> int:
 def jwks_url_of(endpoint_url: str, user_pool_id: str) -> str:
     """Where moto server publishes the signing keys of a user pool (same path as Cognito)."""
     return f"{endpoint_url.rstrip('/')}/{user_pool_id}/.well-known/jwks.json"
+
+
+def mails_url_of(endpoint_url: str) -> str:
+    """Where moto shows the e-mails sent through SES (``ses`` > ``Message``: source, destinations, subject, body)."""
+    return f"{endpoint_url.rstrip('/')}/moto-api/data.json"
 
 
 def issuer_of(region: str, user_pool_id: str) -> str:
@@ -275,15 +289,20 @@ def start_stack(
         accounts = seed_demo_accounts(resources, endpoint_url, region=region) if seed else []
         if seed:
             seed_buyer_register(resources, endpoint_url, region=region)
+        mail = verify_mail_sender(endpoint_url, region=region)
         port = api_port or free_port()
         api_url = f"http://{HOST}:{port}/"
-        env = resources | {
-            "STAGE": STAGE,
-            "JWKS_URL": jwks_url_of(endpoint_url, resources["USER_POOL_ID"]),
-            "AWS_ENDPOINT_URL": endpoint_url,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_REGION": region,
-        }
+        env = (
+            resources
+            | mail
+            | {
+                "STAGE": STAGE,
+                "JWKS_URL": jwks_url_of(endpoint_url, resources["USER_POOL_ID"]),
+                "AWS_ENDPOINT_URL": endpoint_url,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_REGION": region,
+            }
+        )
         site_url = None
         if site_dir is not None:  # first, so that the API allows its origin
             config = site_config(api_url, region, resources, cognito_endpoint=f"{endpoint_url}/")
@@ -405,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"AWS (moto): {stack.aws_endpoint_url}")
         print(f"JWKS_URL: {stack.jwks_url}")
+        print(f"Courriels envoyés (moto, section ses > Message) : {mails_url_of(stack.aws_endpoint_url)}")
         print(f"issuer: {stack.issuer}")
         print("Comptes de démonstration (mots de passe générés à chaque lancement) :")
         for account in stack.accounts:

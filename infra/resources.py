@@ -12,6 +12,7 @@ with an earlier one on the same endpoint.
         env = create_resources()                # {"QUOTES_TABLE": "local-quotes-table-1a2b3c4d", ...}
         accounts = seed_demo_accounts(env)      # an owner, a broker and a staff member
         seed_buyer_register(env)                # demo companies with grades
+        env |= verify_mail_sender()             # {"MAIL_FROM": ...}, an SES identity
 
 CloudFormation-only settings are not reproduced locally: deletion protection (local
 resources must stay disposable), lifecycle rules, retention policies.
@@ -41,12 +42,15 @@ __all__ = [
     "runtime_references",
     "seed_buyer_register",
     "seed_demo_accounts",
+    "verify_mail_sender",
 ]
 
 TEMPLATE_PATH = Path(__file__).with_name("template.yaml")
 DEFAULT_REGION = "eu-west-3"
 # Local CORS origins of the documents bucket (the template allows the CloudFront site).
 LOCAL_CORS_ORIGINS = ("http://127.0.0.1:*",)
+# Sender of the owners' e-mails on the local stack (the template's MailFrom parameter in AWS).
+LOCAL_MAIL_FROM = "notifications@assurcredit.local"
 
 # CloudFormation properties with the same name and shape in the service API.
 _GSI_KEYS = frozenset({"IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput"})
@@ -468,3 +472,14 @@ def seed_buyer_register(
         )
         count += 1
     return count
+
+
+def verify_mail_sender(
+    endpoint_url: str | None = None, *, region: str = DEFAULT_REGION, address: str = LOCAL_MAIL_FROM
+) -> dict[str, str]:
+    """Verify ``address`` as an SES identity (moto refuses unverified senders); ``{"MAIL_FROM": address}``.
+
+    In AWS the template's ``MailFrom`` parameter names an identity verified out of band.
+    """
+    aws_client("ses", region, endpoint_url).verify_email_identity(EmailAddress=address)
+    return {"MAIL_FROM": address}

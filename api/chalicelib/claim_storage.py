@@ -61,6 +61,7 @@ class ClaimRecord:
     settlement: dict[str, Any] | None = None
     indemnity: Decimal | None = None
     reason: str | None = None
+    documents: list[dict[str, Any]] = field(default_factory=list)
 
     def recovered_before_indemnity(self) -> Decimal:
         """What the debtor paid before the indemnity (reduces the loss the engine settles)."""
@@ -80,8 +81,8 @@ class ClaimStore(Protocol):
     def get(self, claim_id: str) -> ClaimRecord | None:
         """The claim, or ``None``."""
 
-    def update(self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any]) -> None:
-        """Apply ``changes`` and append ``entry`` if the claim is still at ``claim.version`` (:class:`StaleClaim`)."""
+    def update(self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any] | None) -> None:
+        """Apply ``changes`` and append ``entry`` (if any) if the claim is still at ``claim.version`` (:class:`StaleClaim`)."""
 
     def paid_this_year(self, policy_id: str, year_start: str) -> Decimal:
         """Indemnities paid in that policy year, read consistently."""
@@ -104,7 +105,7 @@ class ClaimStore(Protocol):
 
 
 # Attributes of a claim: how each is written and read.
-_JSON_FIELDS = ("invoice", "assessment", "recoveries", "settlement")
+_JSON_FIELDS = ("invoice", "assessment", "recoveries", "settlement", "documents")
 
 
 def _encode(name: str, value: Any) -> dict[str, Any]:
@@ -144,6 +145,7 @@ class DynamoClaimStore:
             "invoice": _json(c.invoice),
             "assessment": _json(c.assessment),
             "recoveries": _json(c.recoveries),
+            "documents": _json(c.documents),
             "version": {"N": str(c.version)},
             "history": {"L": [_json(h) for h in c.history]},
         }
@@ -171,6 +173,7 @@ class DynamoClaimStore:
             settlement=json.loads(item["settlement"]["S"]) if "settlement" in item else None,
             indemnity=Decimal(item["indemnity"]["N"]) if "indemnity" in item else None,
             reason=item["reason"]["S"] if "reason" in item else None,
+            documents=json.loads(item["documents"]["S"]) if "documents" in item else [],
         )
 
     def create(self, claim: ClaimRecord) -> None:
@@ -186,15 +189,15 @@ class DynamoClaimStore:
         return self._record(item) if item else None
 
     def _update(
-        self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any]
+        self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any] | None
     ) -> dict[str, Any]:
-        names = {"#h": "history", "#v": "version"}
-        values: dict[str, Any] = {
-            ":entry": {"L": [_json(entry)]},
-            ":v": {"N": str(claim.version)},
-            ":next": {"N": str(claim.version + 1)},
-        }
-        sets = ["#h = list_append(#h, :entry)", "#v = :next"]
+        names = {"#v": "version"}
+        values: dict[str, Any] = {":v": {"N": str(claim.version)}, ":next": {"N": str(claim.version + 1)}}
+        sets = ["#v = :next"]
+        if entry is not None:
+            names["#h"] = "history"
+            values[":entry"] = {"L": [_json(entry)]}
+            sets.insert(0, "#h = list_append(#h, :entry)")
         for index, (name, value) in enumerate(changes.items()):
             names[f"#a{index}"] = name
             values[f":a{index}"] = _encode(name, value)
@@ -208,7 +211,7 @@ class DynamoClaimStore:
             "ExpressionAttributeValues": values,
         }
 
-    def update(self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any]) -> None:
+    def update(self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any] | None) -> None:
         client_error = _client_error()
         try:
             config.client("dynamodb").update_item(**self._update(claim, changes, entry))

@@ -18,7 +18,7 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from . import clock, engine, services
+from . import clock, engine, notify, services
 from .auth import Identity
 from .claim_storage import ClaimRecord, CounterMoved, StaleClaim
 from .errors import Conflict, FieldError, NotFound, Unprocessable
@@ -244,6 +244,7 @@ def declare(identity: Identity, policy_id: str, data: DeclarationIn, now: dt.dat
         reason=reason,
     )
     svc.claims.create(claim)
+    notify.claim_step(claim)
     return claim_out(claim)
 
 
@@ -284,6 +285,7 @@ def _update(
             continue
         fresh = svc.claims.get(claim.claim_id)
         assert fresh is not None
+        notify.claim_step(fresh)
         return claim_out(fresh)
     raise Conflict("claim_busy", "Le dossier vient d'être modifié : réessayez.", headers={"Retry-After": "1"})
 
@@ -422,6 +424,7 @@ def settle(identity: Identity, claim_id: str, now: dt.datetime) -> ClaimOut:
             continue
         fresh = svc.claims.get(claim.claim_id)
         assert fresh is not None
+        notify.claim_step(fresh)
         return claim_out(fresh)
     raise Conflict(
         "settlement_busy",

@@ -45,6 +45,7 @@ class Settings:
     idempotency_wait_seconds: float
     limit_auto_max_grade: int
     limit_auto_cap: str
+    mail_from: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -91,6 +92,7 @@ def settings() -> Settings:
         idempotency_wait_seconds=float(_env("IDEMPOTENCY_WAIT_SECONDS", "5")),
         limit_auto_max_grade=int(_env("LIMIT_AUTO_MAX_GRADE", str(LIMIT_AUTO_MAX_GRADE))),
         limit_auto_cap=_env("LIMIT_AUTO_CAP", LIMIT_AUTO_CAP),
+        mail_from=_env("MAIL_FROM"),
     )
 
 

@@ -953,3 +953,74 @@ class ClaimList(Page):
     """A page of claims, newest first."""
 
     items: list[ClaimOut]
+
+
+# Claim documents.
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+DOCUMENT_KINDS = ("invoice", "reminder", "formal_notice", "court_paper")
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+DocumentKind = Literal["invoice", "reminder", "formal_notice", "court_paper"]
+DocumentType = Literal["application/pdf", "image/jpeg", "image/png"]
+FileName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f/\\]*$"),
+]
+
+
+class DocumentIn(_In):
+    """A document the owner (or staff) is about to upload to a claim."""
+
+    kind: DocumentKind = Field(
+        description="invoice (facture), reminder (relance), formal_notice (mise en demeure), "
+        "court_paper (pièce judiciaire)."
+    )
+    filename: FileName = Field(description="Nom du fichier, sans chemin.")
+    content_type: DocumentType = Field(description="PDF, JPEG ou PNG.")
+    size: int = Field(ge=1, le=MAX_DOCUMENT_BYTES, description="Taille en octets (10 Mo au plus).")
+
+
+class DocumentOut(_Out):
+    """A document of a claim: pending until its upload is checked, then accepted or rejected."""
+
+    document_id: str
+    claim_id: str
+    kind: DocumentKind
+    filename: str
+    content_type: DocumentType
+    size: int = Field(description="Taille déclarée, puis taille réelle une fois vérifiée.")
+    status: Literal["pending", "accepted", "rejected"]
+    created_at: dt.datetime
+    created_by_role: Literal["owner", "staff"]
+    checked_at: dt.datetime | None = None
+    rejection_reason: str | None = None
+
+
+class UploadFormOut(_Out):
+    """The presigned POST: send ``fields`` then the file (field ``file``) as multipart/form-data to ``url``."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: dt.datetime
+    max_bytes: int
+
+
+class DocumentUploadOut(_Out):
+    """The pending document and where to upload it."""
+
+    document: DocumentOut
+    upload: UploadFormOut
+
+
+class DocumentList(_Out):
+    """The documents of a claim, oldest first."""
+
+    items: list[DocumentOut]
+
+
+class DownloadOut(_Out):
+    """A presigned GET of an accepted document."""
+
+    url: str
+    expires_in: int = Field(description="Durée de validité du lien, en secondes (900 au plus).")
+    expires_at: dt.datetime

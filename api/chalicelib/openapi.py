@@ -468,6 +468,65 @@ OPERATIONS += (
     ),
 )
 
+DOCUMENT = _path("document_id", "Identifiant du document.")
+OPERATIONS += (
+    Operation(
+        "POST",
+        "/claims/{claim_id}/documents",
+        "requestDocumentUpload",
+        "Préparer l'envoi d'un document",
+        "Documents",
+        models.DocumentUploadOut,
+        201,
+        models.DocumentIn,
+        groups=("owners", "staff"),
+        errors=(400, 401, 403, 404, 409, 422, 503),
+        parameters=[CLAIM],
+        description="Facture, relance, mise en demeure ou pièce judiciaire : PDF, JPEG ou PNG, 10 Mo au plus. "
+        "Répond un formulaire S3 pré-signé (POST multipart : les champs fields puis le fichier, champ file) "
+        "valable 15 minutes, limité à ce dossier, à ce type et à 10 Mo. Le document reste pending "
+        "jusqu'à sa confirmation.",
+    ),
+    Operation(
+        "GET",
+        "/claims/{claim_id}/documents",
+        "listDocuments",
+        "Documents d'un dossier",
+        "Documents",
+        models.DocumentList,
+        groups=("owners", "staff"),
+        errors=(401, 403, 404, 503),
+        parameters=[CLAIM],
+    ),
+    Operation(
+        "POST",
+        "/claims/{claim_id}/documents/{document_id}/confirm",
+        "confirmDocument",
+        "Confirmer l'envoi : vérification et rattachement au dossier",
+        "Documents",
+        models.DocumentOut,
+        groups=("owners", "staff"),
+        errors=(401, 403, 404, 409, 422, 503),
+        parameters=[CLAIM, DOCUMENT],
+        description="Le serveur vérifie le fichier reçu : taille (10 Mo au plus), type et premiers octets "
+        "(signature PDF, JPEG ou PNG du type déclaré). Accepté, il est rattaché à l'historique du dossier ; "
+        "refusé (422 document_rejected), il est marqué rejected avec le motif et peut être renvoyé puis "
+        "confirmé de nouveau. 409 document_not_uploaded si rien n'a été reçu.",
+    ),
+    Operation(
+        "GET",
+        "/claims/{claim_id}/documents/{document_id}/download",
+        "downloadDocument",
+        "Lien de téléchargement d'un document",
+        "Documents",
+        models.DownloadOut,
+        groups=("owners", "staff"),
+        errors=(401, 403, 404, 409, 503),
+        parameters=[CLAIM, DOCUMENT],
+        description="Lien S3 pré-signé valable 15 minutes au plus, pour l'assuré du dossier et les gestionnaires.",
+    ),
+)
+
 
 @functools.cache
 def document() -> dict[str, Any]:
@@ -526,7 +585,7 @@ def document() -> dict[str, Any]:
             "title": "API Assurance-crédit TPE",
             "version": "1.0.0",
             "description": "Devis, souscription en ligne, contrats et attestations, clients et limites de crédit, "
-            "surveillance, déclarations d'impayés et sinistres. Les messages d'erreur sont "
+            "surveillance, déclarations d'impayés, sinistres et leurs documents. Les messages d'erreur sont "
             "en français ; chaque erreur a la forme ErrorResponse.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },

@@ -14,7 +14,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from . import clock, config, services
+from . import clock, config, notify, services
 from .auth import Identity
 from .errors import Conflict, FieldError, NotFound, Unprocessable
 from .models import (
@@ -245,6 +245,10 @@ def request_limit(
             continue
     else:  # pragma: no cover - needs three concurrent changes of the buyer
         raise Conflict("buyer_busy", "Le client vient d'être modifié : réessayez.")
+    if step is not None:
+        notify.limit_decided(
+            policy.policy_id, buyer.name, "approved", amount, request.reason, step["effective_from"]
+        )
     return request_out(request)
 
 
@@ -310,6 +314,14 @@ def decide_request(
     for _ in range(3):
         try:
             svc.limit_requests.decide(request, step)
+            notify.limit_decided(
+                request.policy_id,
+                request.buyer_name,
+                data.decision,
+                amount,
+                data.reason,
+                step["effective_from"],
+            )
             return request_out(request)
         except RequestAlreadyDecided:
             raise already from None
@@ -358,6 +370,9 @@ def change_limit(
         except StaleBuyer:
             continue
         buyer.limits.append(step)
+        notify.limit_decided(
+            policy_id, buyer.name, step["kind"], step["amount"], data.reason, step["effective_from"]
+        )
         return buyer_out(buyer, today)
     raise Conflict("buyer_busy", "Le client vient d'être modifié : réessayez.")  # pragma: no cover
 
@@ -416,19 +431,19 @@ def record_event(identifier: str, data: RegisterEventIn, now: dt.datetime) -> Re
         policy = svc.policies.get(policy_id)
         if policy is None or not policy.owner_sub:
             continue
-        svc.alerts.put(
-            AlertRecord(
-                owner_sub=policy.owner_sub,
-                alert_id=f"{iso(now)}#{secrets.token_hex(4)}",
-                created_at=now,
-                policy_id=policy_id,
-                buyer_id=buyer_id,
-                buyer_name=name,
-                event=event,
-                message=f"Surveillance : {label} le {data.date.strftime('%d/%m/%Y')} pour votre client {name}. "
-                "Déclarez vos factures impayées sur ce client dans les délais de votre contrat.",
-            )
+        alert = AlertRecord(
+            owner_sub=policy.owner_sub,
+            alert_id=f"{iso(now)}#{secrets.token_hex(4)}",
+            created_at=now,
+            policy_id=policy_id,
+            buyer_id=buyer_id,
+            buyer_name=name,
+            event=event,
+            message=f"Surveillance : {label} le {data.date.strftime('%d/%m/%Y')} pour votre client {name}. "
+            "Déclarez vos factures impayées sur ce client dans les délais de votre contrat.",
         )
+        svc.alerts.put(alert)
+        notify.alert(policy_id, name, alert.message)
         sent += 1
     return RegisterEventResult(entry=_register_out(entry), alerts_sent=sent)
 

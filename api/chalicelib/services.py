@@ -1,4 +1,4 @@
-"""The stores, the buyer register and the account directory of this process, built on first use from the settings.
+"""The stores, the documents bucket, the buyer register and the account directory of this process, built on first use from the settings.
 
 Tests may install other implementations with :func:`install`.
 """
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from . import config
 from .accounts import AccountDirectory, CognitoAccounts
 from .claim_storage import ClaimStore, DynamoClaimStore
+from .document_storage import DocumentFiles, S3DocumentFiles
 from .prevention_storage import (
     AlertStore,
     BuyerRegister,
@@ -45,6 +46,7 @@ class Services:
     register: BuyerRegister
     alerts: AlertStore
     claims: ClaimStore
+    files: DocumentFiles
 
 
 _current: Services | None = None
@@ -65,6 +67,7 @@ def get() -> Services:
             register=DynamoBuyerRegister(s.buyer_register_table),
             alerts=DynamoAlertStore(s.alerts_table),
             claims=DynamoClaimStore(s.claims_table, s.policy_years_table),
+            files=S3DocumentFiles(s.documents_bucket),
         )
     return _current
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .buyers import bp as buyers
 from .claims import bp as claims
+from .documents import bp as documents
 from .meta import bp as meta
 from .policies import bp as policies
 from .quotes import bp as quotes
@@ -11,4 +12,4 @@ from .subscriptions import bp as subscriptions
 
 __all__ = ["BLUEPRINTS"]
 
-BLUEPRINTS = (meta, quotes, subscriptions, policies, buyers, claims)
+BLUEPRINTS = (meta, quotes, subscriptions, policies, buyers, claims, documents)
