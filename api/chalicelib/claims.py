@@ -218,7 +218,7 @@ def declare(identity: Identity, policy_id: str, data: DeclarationIn, now: dt.dat
     assessment = {
         "eligible": row["eligible"],
         "reasons": blocking,
-        "timeline": {k: v for k, v in row["timeline"].items() if k != "expected_payment"},
+        "timeline": row["timeline"],  # the engine's dates, the expected payment included
     }
     history = [_entry(identity, "declared", "declared", now, invoice_number=data.invoice_number)]
     if row["eligible"]:

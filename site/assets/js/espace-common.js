@@ -1,0 +1,87 @@
+// What the owner's and the staff's pages share on top of service.js: the session check, the
+// API error shown in the page's status box, the policy picker, French labels and small renderers.
+import { esc, euro } from "./render.mjs";
+import { api, clearSession, frenchDate, getSession, logOut, requireConfig, showMessage, siteUrl } from "./service.js";
+
+export const CLAIM_STATUS = {
+  collection: "Recouvrement amiable en cours",
+  recovered: "Recouvré : l'impayé a été réglé",
+  claim_established: "Sinistre constitué : indemnité en cours de calcul",
+  indemnified: "Indemnisé",
+  rejected: "Refusé",
+};
+export const REQUEST_STATUS = {
+  referred: "Transmise à un gestionnaire",
+  approved: "Accordée",
+  partly_approved: "Accordée en partie",
+  refused: "Refusée",
+};
+export const LIMIT_KIND = {
+  approved: "Limite accordée",
+  partly_approved: "Limite accordée en partie",
+  refused: "Limite refusée",
+  reduced: "Limite réduite",
+  cancelled: "Limite annulée",
+};
+export const DOCUMENT_KIND = {
+  invoice: "Facture",
+  reminder: "Relance",
+  formal_notice: "Mise en demeure",
+  court_paper: "Pièce judiciaire",
+};
+export const HISTORY_ACTION = {
+  declared: "Déclaration reçue",
+  collection_started: "Recouvrement amiable engagé",
+  rejected: "Refus",
+  established: "Sinistre constitué",
+  indemnified: "Indemnité calculée",
+  recovery: "Encaissement récupéré auprès du client",
+};
+
+export const row = (label, value, attrs = "") =>
+  `<div class="ac-row"${attrs}><dt>${esc(label)}</dt><dd>${value}</dd></div>`;
+export { esc, euro, frenchDate };
+
+/** The page's config and session, or ``null`` (the status box then says what to do). */
+export async function start(status, { what }) {
+  const config = await requireConfig(status);
+  if (!config) return null;
+  const session = getSession();
+  if (!session) {
+    askToLogIn(status, `Connectez-vous pour ${what}.`);
+    return null;
+  }
+  const bar = document.querySelector("[data-logout]");
+  if (bar) {
+    bar.hidden = false;
+    bar.querySelector("button").addEventListener("click", logOut);
+  }
+  return { config, session, call: (path, options = {}) => api(config, path, { token: session.id_token, ...options }) };
+}
+
+export function askToLogIn(status, text) {
+  clearSession();
+  for (const node of document.querySelectorAll("[data-needs-session]")) node.hidden = true;
+  status.innerHTML = `${esc(text)} <a href="${esc(siteUrl("connexion/"))}">Se connecter</a>`;
+  status.hidden = false;
+  status.dataset.kind = "info";
+}
+
+/** An API failure in the status box: the log-in link on 401, the API's French message otherwise. */
+export function failed(status, error, forbidden = "Votre compte n'a pas accès à cette page.") {
+  if (error.status === 401) askToLogIn(status, "Votre session a expiré : connectez-vous de nouveau.");
+  else if (error.status === 403) showMessage(status, forbidden, "warning");
+  else showMessage(status, error.message, "error");
+  status.focus?.();
+}
+
+/** The owner's active policies; fills the ``select`` when there are several. */
+export async function choosePolicy(ctx, select) {
+  const { data } = await ctx.call("me/policies?limit=50");
+  const policies = data.items.filter((p) => p.status === "active");
+  select.innerHTML = policies
+    .map((p) => `<option value="${esc(p.policy_id)}">Contrat n° ${esc(p.policy_number)} — ${esc(p.formula_label)}</option>`)
+    .join("");
+  select.closest("[data-policy-picker]").hidden = policies.length < 2;
+  return policies;
+}

@@ -1,0 +1,226 @@
+// "Espace gestionnaire" (staff): referred limit requests to decide, claims to act on (establish,
+// settle, reject, record a recovery), the buyer register (view, record an event).
+import { CLAIM_STATUS, esc, euro, failed, frenchDate, row, start } from "./espace-common.js";
+import { busy, checkRequired, hideMessage, parisDay, showApiError, showMessage } from "./service.js";
+
+const status = document.getElementById("staff-status");
+const requests = document.getElementById("requests-list");
+const claims = document.getElementById("staff-claims-list");
+const registerForm = document.getElementById("register-form");
+const eventForm = document.getElementById("event-form");
+let ctx = null;
+let identifier = null;
+
+function requestCard(r) {
+  const id = esc(r.request_id);
+  return `<article class="ac-policy" data-request="${id}" aria-labelledby="req-${id}">
+<h3 id="req-${id}">${esc(r.buyer_name)} : ${euro(r.amount)}</h3>
+<dl class="ac-summary">
+${row("Demandée le", esc(frenchDate(r.created_at)))}
+${row("Note du client", r.grade ? `${esc(r.grade)} sur 10` : "non noté")}
+${row("Contrat", esc(r.policy_id))}
+</dl>
+<form class="ac-form" novalidate data-decide="${id}">
+<fieldset><legend>Décision <span class="ac-sr">pour ${esc(r.buyer_name)}</span></legend>
+<p class="ac-check"><input type="radio" id="d-a-${id}" name="decision" value="approved" checked><label for="d-a-${id}">Accorder</label></p>
+<p class="ac-check"><input type="radio" id="d-p-${id}" name="decision" value="partly_approved"><label for="d-p-${id}">Accorder en partie</label></p>
+<p class="ac-check"><input type="radio" id="d-r-${id}" name="decision" value="refused"><label for="d-r-${id}">Refuser</label></p>
+<span class="ac-error" data-error-for="decision" hidden></span>
+</fieldset>
+<p class="ac-field"><label for="d-amt-${id}">Montant accordé, en euros <span class="ac-optional">(accord partiel)</span></label>
+<input id="d-amt-${id}" name="amount" inputmode="decimal" autocomplete="off">
+<span class="ac-error" data-error-for="amount" hidden></span></p>
+<p class="ac-field"><label for="d-why-${id}">Motif communiqué à l'assuré</label>
+<input id="d-why-${id}" name="reason" autocomplete="off" required>
+<span class="ac-error" data-error-for="reason" hidden></span></p>
+<p class="ac-message" role="alert" tabindex="-1" data-form-status hidden></p>
+<p class="ac-actions"><button type="submit" class="md-button md-button--primary">Enregistrer la décision</button></p>
+</form>
+</article>`;
+}
+
+function claimCard(c) {
+  const id = esc(c.claim_id);
+  const t = c.timeline ?? {};
+  const main =
+    c.status === "collection"
+      ? `<button type="button" class="md-button md-button--primary" data-act="establish" data-claim-id="${id}">Constater le sinistre <span class="ac-sr">${id}</span></button>`
+      : `<button type="button" class="md-button md-button--primary" data-act="settle" data-claim-id="${id}">Calculer et verser l'indemnité <span class="ac-sr">${id}</span></button>`;
+  return `<article class="ac-policy" data-claim="${id}" data-status="${esc(c.status)}" aria-labelledby="sc-${id}">
+<h3 id="sc-${id}">${id} — ${esc(c.buyer_name)}</h3>
+<dl class="ac-summary">
+${row("Statut", esc(CLAIM_STATUS[c.status] ?? c.status))}
+${row("Facture", `${esc(c.invoice.invoice_number)}, ${euro(c.invoice.amount)}`)}
+${row("Déclarée le", esc(frenchDate(c.declared_on)))}
+${row("Constitution au plus tard le", esc(frenchDate(t.claim_established)))}
+${row("Déjà récupéré", euro(c.recovered))}
+</dl>
+<p class="ac-actions">${main}</p>
+<p class="ac-message" role="alert" tabindex="-1" data-claim-status-box hidden></p>
+<form class="ac-form" novalidate data-recovery="${id}">
+<div class="ac-grid">
+<p class="ac-field"><label for="rc-a-${id}">Somme récupérée, en euros</label><input id="rc-a-${id}" name="amount" inputmode="decimal" autocomplete="off" required><span class="ac-error" data-error-for="amount" hidden></span></p>
+<p class="ac-field"><label for="rc-d-${id}">Date d'encaissement</label><input id="rc-d-${id}" name="date" type="date" required><span class="ac-error" data-error-for="date" hidden></span></p>
+</div>
+<p class="ac-message" role="alert" tabindex="-1" data-form-status hidden></p>
+<p class="ac-actions"><button type="submit" class="md-button">Enregistrer la récupération</button></p>
+</form>
+<form class="ac-form" novalidate data-reject="${id}">
+<p class="ac-field"><label for="rj-${id}">Motif du refus</label><input id="rj-${id}" name="reason" autocomplete="off" required><span class="ac-error" data-error-for="reason" hidden></span></p>
+<p class="ac-message" role="alert" tabindex="-1" data-form-status hidden></p>
+<p class="ac-actions"><button type="submit" class="md-button">Refuser le sinistre</button></p>
+</form>
+</article>`;
+}
+
+async function loadRequests() {
+  const { data } = await ctx.call("limit-requests?status=referred&limit=100");
+  requests.innerHTML = data.items.length ? data.items.map(requestCard).join("") : "<p>Aucune demande en attente.</p>";
+  document.getElementById("requests-section").hidden = false;
+  return data.items.length;
+}
+
+async function loadClaims() {
+  const [a, b] = await Promise.all([
+    ctx.call("claims?status=collection&limit=100"),
+    ctx.call("claims?status=claim_established&limit=100"),
+  ]);
+  const items = [...b.data.items, ...a.data.items];
+  claims.innerHTML = items.length ? items.map(claimCard).join("") : "<p>Aucun sinistre à instruire.</p>";
+  document.getElementById("staff-claims-section").hidden = false;
+  return items.length;
+}
+
+async function refresh(text) {
+  const [r, c] = await Promise.all([loadRequests(), loadClaims()]);
+  showMessage(status, text ?? `${r} demande(s) de limite à décider, ${c} sinistre(s) à instruire.`, text ? "success" : "info");
+}
+
+async function submitForm(form, path, body) {
+  const box = form.querySelector("[data-form-status]");
+  hideMessage(box);
+  if (checkRequired(form, box)) return;
+  await busy(form, async () => {
+    try {
+      await ctx.call(path, { method: "POST", body: body() });
+      await refresh("Enregistré : l'assuré voit la réponse dans son espace dès maintenant.");
+      status.focus();
+    } catch (error) {
+      if (error.status === 401) failed(status, error);
+      else showApiError(form, box, error);
+    }
+  });
+}
+
+const money = (value) => value.replace(/\s/g, "").replace(",", ".");
+
+function onSubmit(event) {
+  event.preventDefault();
+  const form = event.target;
+  const f = form.elements;
+  if (form.dataset.decide) {
+    submitForm(form, `limit-requests/${encodeURIComponent(form.dataset.decide)}/decision`, () => {
+      const body = { decision: f.decision.value, reason: f.reason.value.trim() };
+      if (f.amount.value.trim()) body.amount = money(f.amount.value);
+      return body;
+    });
+  } else if (form.dataset.recovery) {
+    submitForm(form, `claims/${encodeURIComponent(form.dataset.recovery)}/recoveries`, () => ({ amount: money(f.amount.value), date: f.date.value }));
+  } else if (form.dataset.reject) {
+    submitForm(form, `claims/${encodeURIComponent(form.dataset.reject)}/reject`, () => ({ reason: f.reason.value.trim() }));
+  }
+}
+
+async function act(button) {
+  const card = button.closest("[data-claim]");
+  const box = card.querySelector("[data-claim-status-box]");
+  button.disabled = true;
+  try {
+    const { data } = await ctx.call(`claims/${encodeURIComponent(button.dataset.claimId)}/${button.dataset.act}`, { method: "POST" });
+    await refresh(
+      data.status === "indemnified"
+        ? `Sinistre ${data.claim_id} indemnisé : ${euro(data.indemnity)}. L'assuré le voit dans son espace.`
+        : `Sinistre ${data.claim_id} constitué : calculez maintenant l'indemnité.`,
+    );
+    status.focus();
+  } catch (error) {
+    button.disabled = false;
+    if (error.status === 401) failed(status, error);
+    else {
+      showMessage(box, error.message, "error");
+      box.focus();
+    }
+  }
+}
+
+function showEntry(entry) {
+  const events = entry.events.length
+    ? `<ul class="ac-list">${entry.events.map((e) => `<li>${esc(frenchDate(e.date))} : ${e.type === "insolvency_judgment" ? `jugement d'ouverture (${esc(e.kind)})` : "incident de paiement"}</li>`).join("")}</ul>`
+    : "<p>Aucun événement enregistré.</p>";
+  document.getElementById("register-entry-body").innerHTML = `<h3>${esc(entry.name)} (${esc(entry.identifier)})</h3>
+<dl class="ac-summary">${row("Pays", esc(entry.country))}${row("Note", entry.grade ? `${esc(entry.grade)} sur 10` : "non noté")}${row("Mise à jour", esc(frenchDate(entry.updated_at)))}</dl>
+<h4>Événements</h4>${events}`;
+  document.getElementById("register-entry").hidden = false;
+}
+
+async function lookUp(event) {
+  event.preventDefault();
+  const box = document.getElementById("register-form-status");
+  hideMessage(box);
+  if (checkRequired(registerForm, box)) return;
+  identifier = registerForm.elements.identifier.value.replace(/[\s.]/g, "").toUpperCase();
+  await busy(registerForm, async () => {
+    try {
+      const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`);
+      showEntry(data);
+    } catch (error) {
+      document.getElementById("register-entry").hidden = true;
+      if (error.status === 401) failed(status, error);
+      else showApiError(registerForm, box, error);
+    }
+  });
+}
+
+async function recordEvent(event) {
+  event.preventDefault();
+  const box = document.getElementById("event-form-status");
+  hideMessage(box);
+  if (checkRequired(eventForm, box)) return;
+  const f = eventForm.elements;
+  const body = { type: f.type.value, date: f.date.value };
+  if (f.kind.value) body.kind = f.kind.value;
+  await busy(eventForm, async () => {
+    try {
+      const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}/events`, { method: "POST", body });
+      showEntry(data.entry);
+      showMessage(box, `Événement enregistré : ${data.alerts_sent} assuré(s) alerté(s).`, "success");
+      box.focus();
+    } catch (error) {
+      if (error.status === 401) failed(status, error);
+      else showApiError(eventForm, box, error);
+    }
+  });
+}
+
+async function main() {
+  ctx = await start(status, { what: "accéder à l'espace gestionnaire" });
+  if (!ctx) return;
+  eventForm.elements.date.value = parisDay();
+  try {
+    await refresh();
+  } catch (error) {
+    failed(status, error, "Cet espace est réservé aux gestionnaires : votre compte n'y a pas accès.");
+    return;
+  }
+  document.getElementById("register-section").hidden = false;
+  requests.addEventListener("submit", onSubmit);
+  claims.addEventListener("submit", onSubmit);
+  claims.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-act]");
+    if (button) act(button);
+  });
+  registerForm.addEventListener("submit", lookUp);
+  eventForm.addEventListener("submit", recordEvent);
+}
+
+main();
