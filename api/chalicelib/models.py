@@ -197,37 +197,34 @@ class QuoteIn(_In):
     )
 
 
-def _siren(value: str) -> str:
+def _checked(module: str, value: str, message: str) -> str:
+    """``value`` normalised by python-stdnum's ``module``, or a ValueError with our French ``message``."""
+    from importlib import import_module
+
     from stdnum.exceptions import ValidationError as StdnumError
-    from stdnum.fr import siren
 
     try:
-        number = siren.validate(value)
+        return str(import_module(f"stdnum.{module}").validate(value))
     except StdnumError:
-        raise ValueError("numéro SIREN invalide (9 chiffres, clé de contrôle)") from None
+        raise ValueError(message) from None
+
+
+_SIREN_INVALID = "numéro SIREN invalide (9 chiffres, clé de contrôle)"
+
+
+def _siren(value: str) -> str:
+    number = _checked("fr.siren", value, _SIREN_INVALID)
     if number[0] in "12":
         raise ValueError("les organismes publics (SIREN commençant par 1 ou 2) ne peuvent pas souscrire")
     return str(number)
 
 
 def _siret(value: str) -> str:
-    from stdnum.exceptions import ValidationError as StdnumError
-    from stdnum.fr import siret
-
-    try:
-        return str(siret.validate(value))
-    except StdnumError:
-        raise ValueError("numéro SIRET invalide (14 chiffres, clé de contrôle)") from None
+    return _checked("fr.siret", value, "numéro SIRET invalide (14 chiffres, clé de contrôle)")
 
 
 def _iban(value: str) -> str:
-    from stdnum import iban
-    from stdnum.exceptions import ValidationError as StdnumError
-
-    try:
-        number = str(iban.validate(value))
-    except StdnumError:
-        raise ValueError("IBAN invalide") from None
+    number = _checked("iban", value, "IBAN invalide")
     if number[:2] not in SEPA_COUNTRIES:
         raise ValueError("l'IBAN doit être celui d'un compte de la zone SEPA")
     return number
@@ -637,23 +634,11 @@ Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
 
 
 def _buyer_siren(value: str) -> str:
-    from stdnum.exceptions import ValidationError as StdnumError
-    from stdnum.fr import siren
-
-    try:
-        return str(siren.validate(value))
-    except StdnumError:
-        raise ValueError("numéro SIREN invalide (9 chiffres, clé de contrôle)") from None
+    return _checked("fr.siren", value, _SIREN_INVALID)
 
 
 def _vat(value: str) -> str:
-    from stdnum.eu import vat
-    from stdnum.exceptions import ValidationError as StdnumError
-
-    try:
-        number = str(vat.validate(value))
-    except StdnumError:
-        raise ValueError("numéro de TVA intracommunautaire invalide") from None
+    number = _checked("eu.vat", value, "numéro de TVA intracommunautaire invalide")
     if number.startswith("FR"):
         raise ValueError("pour un client français, indiquez son SIREN")
     return number
