@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 
+from common import git_revision  # benchmarks/ is on sys.path when a script runs
+
 REPO = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO / "build" / "site"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -809,19 +811,6 @@ def one_change(page: Any, load: Load) -> str:
 
 
 # --- report -----------------------------------------------------------------------------
-
-
-def git_revision() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True
-        )
-    except OSError:
-        return "unknown"
-    return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
 
 
 def cpu_model() -> str:

@@ -49,3 +49,17 @@ def declaration(buyer_id: str, start: dt.date, **overrides: Any) -> dict[str, An
     }
     body.update(overrides)
     return body
+
+
+def insured_with_limit(
+    client: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any], monkeypatch: Any
+) -> dict[str, Any]:
+    """A policy, its owner, a French buyer with a 20,000 EUR limit, the clock 60 days after the start."""
+    owner = owner_of(client, tokens, aws, policy)
+    pid = policy["policy_id"]
+    add_buyer(client, pid, owner)
+    granted = client.post(f"/policies/{pid}/buyers/{GOOD}/limit-requests", {"amount": 20000}, token=owner)
+    assert body_of(granted)["status"] == "approved"
+    start = dt.date.fromisoformat(policy["start_date"])
+    move_clock(monkeypatch, start + dt.timedelta(days=60))
+    return {"pid": pid, "owner": owner, "staff": tokens("staff"), "start": start, "policy": policy}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .claims_helpers import GERMAN, GOOD, add_buyer, declaration, move_clock, owner_of
+from .claims_helpers import GERMAN, GOOD, add_buyer, declaration, insured_with_limit, move_clock
 from .conftest import assert_error, body_of
 
 
@@ -17,14 +17,7 @@ def setup(
     client: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any], monkeypatch: Any
 ) -> dict[str, Any]:
     """A policy, its owner, a French buyer with a 20,000 EUR limit, the clock 60 days after the start."""
-    owner = owner_of(client, tokens, aws, policy)
-    pid = policy["policy_id"]
-    add_buyer(client, pid, owner)
-    granted = client.post(f"/policies/{pid}/buyers/{GOOD}/limit-requests", {"amount": 20000}, token=owner)
-    assert body_of(granted)["status"] == "approved"
-    start = dt.date.fromisoformat(policy["start_date"])
-    move_clock(monkeypatch, start + dt.timedelta(days=60))
-    return {"pid": pid, "owner": owner, "staff": tokens("staff"), "start": start, "policy": policy}
+    return insured_with_limit(client, tokens, aws, policy, monkeypatch)
 
 
 def _declare(client: Any, s: dict[str, Any], **overrides: Any) -> dict[str, Any]:

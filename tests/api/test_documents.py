@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .claims_helpers import GOOD, add_buyer, declaration, move_clock, owner_of
+from .claims_helpers import GOOD, declaration, insured_with_limit
 from .conftest import REGION, assert_error, body_of
 
 MB10 = 10 * 1024 * 1024
@@ -22,16 +22,12 @@ def claim(
     client: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any], monkeypatch: Any
 ) -> dict[str, Any]:
     """A claim in collection, its owner, staff."""
-    owner = owner_of(client, tokens, aws, policy)
-    pid = policy["policy_id"]
-    add_buyer(client, pid, owner)
-    granted = client.post(f"/policies/{pid}/buyers/{GOOD}/limit-requests", {"amount": 20000}, token=owner)
-    assert body_of(granted)["status"] == "approved"
-    start = dt.date.fromisoformat(policy["start_date"])
-    move_clock(monkeypatch, start + dt.timedelta(days=60))
-    response = client.post(f"/policies/{pid}/declarations", declaration(GOOD, start), token=owner)
+    s = insured_with_limit(client, tokens, aws, policy, monkeypatch)
+    response = client.post(
+        f"/policies/{s['pid']}/declarations", declaration(GOOD, s["start"]), token=s["owner"]
+    )
     assert response.status_code == 201, response.body
-    return {"id": body_of(response)["claim_id"], "owner": owner, "staff": tokens("staff"), "aws": aws}
+    return {"id": body_of(response)["claim_id"], "owner": s["owner"], "staff": s["staff"], "aws": aws}
 
 
 def _ask(
