@@ -167,6 +167,24 @@ def new_email() -> str:
     return f"jeanne.{uuid.uuid4().hex[:10]}@example.fr"
 
 
+def fill_subscription(page: Any, siren: str) -> None:
+    """Fill the subscription page's form as a user would (SIREN and IBAN typed with spaces)."""
+    fields = {
+        "#s-company-siren": siren,
+        "#s-company-legal-name": "Menuiserie Dupont SARL",
+        "#s-company-address-line1": "12 rue des Artisans",
+        "#s-company-address-postal-code": "69003",
+        "#s-company-address-city": "Lyon",
+        "#s-contact-first-name": "Jeanne",
+        "#s-contact-last-name": "Dupont",
+        "#s-iban": "FR76 3000 6000 0112 3456 7890 189",
+        "#s-password": PASSWORD,
+    }
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    page.check("#s-accept-terms")
+
+
 # --- (a) HTTP end to end ----------------------------------------------------------------------
 
 
@@ -372,20 +390,7 @@ def test_browser_journey_from_simulation_to_attestation(browser, site, stack):
     assert page.input_value("#s-contact-email") == email
     assert page.input_value("#s-start-date") == page.get_attribute("#s-start-date", "min")
     assert axe(page) == []
-    fields = {
-        "#s-company-siren": "732 829 321",
-        "#s-company-legal-name": "Menuiserie Dupont SARL",
-        "#s-company-address-line1": "12 rue des Artisans",
-        "#s-company-address-postal-code": "69003",
-        "#s-company-address-city": "Lyon",
-        "#s-contact-first-name": "Jeanne",
-        "#s-contact-last-name": "Dupont",
-        "#s-iban": "FR76 3000 6000 0112 3456 7890 189",
-        "#s-password": PASSWORD,
-    }
-    for selector, value in fields.items():
-        page.fill(selector, value)
-    page.check("#s-accept-terms")
+    fill_subscription(page, "732 829 321")
     keys = []
     page.on(
         "request",

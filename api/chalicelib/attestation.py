@@ -7,6 +7,7 @@ loads nothing from outside (inline CSS only, no script).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
 from string import Template
@@ -18,7 +19,6 @@ __all__ = ["INSURER", "render"]
 
 INSURER = "Assurance-crédit TPE (plateforme open source de démonstration)"
 ZONES = {"france": "France", "eu": "Union européenne", "world": "Reste du monde"}
-LIMIT_STATUS = {"granted": "accordé", "reduced": "réduit", "refused": "refusé"}
 
 _PAGE = Template("""<!DOCTYPE html>
 <html lang="fr">
@@ -93,27 +93,23 @@ def _money(amount: Any) -> str:
     return text.replace(",", "\u202f").replace(".", ",") + "\u00a0€"
 
 
-def _limits(terms: dict[str, Any]) -> str:
-    rows = terms.get("named_limits") or []
-    if not rows:
+def _limits(limits: Sequence[tuple[str, str, Decimal]], issued: dt.date) -> str:
+    if not limits:
         return ""
     body = "".join(
-        '<tr><td>{}</td><td>{}</td><td class="num">{}</td><td>{}</td></tr>'.format(
-            escape(str(r.get("buyer", ""))),
-            escape(ZONES.get(str(r.get("zone", "")), str(r.get("zone", "")))),
-            escape(_money(r.get("limit"))),
-            escape(LIMIT_STATUS.get(str(r.get("status", "")), str(r.get("status", "")))),
-        )
-        for r in rows
+        f'<tr><td>{escape(name)}</td><td>{escape(ZONES.get(zone, zone))}</td><td class="num">{escape(_money(amount))}</td></tr>'
+        for name, zone, amount in limits
     )
     return (
-        "<h2>Clients dénommés</h2>\n<table><thead><tr><th>Client</th><th>Zone</th>"
-        "<th>Limite de crédit</th><th>Décision</th></tr></thead><tbody>" + body + "</tbody></table>"
+        f"<h2>Clients dénommés : limites de crédit en vigueur le {_date(issued)}</h2>\n<table><thead><tr>"
+        "<th>Client</th><th>Zone</th><th>Limite de crédit</th></tr></thead><tbody>"
+        + body
+        + "</tbody></table>"
     )
 
 
-def render(policy: PolicyRecord, issued: dt.date) -> str:
-    """The attestation page of ``policy``, dated ``issued``."""
+def render(policy: PolicyRecord, issued: dt.date, limits: Sequence[tuple[str, str, Decimal]] = ()) -> str:
+    """The attestation page of ``policy``, dated ``issued``, with the ``(buyer, zone, limit)`` in force."""
     terms = policy.terms
     company = policy.company
     address = company.get("address", {})
@@ -147,5 +143,5 @@ def render(policy: PolicyRecord, issued: dt.date) -> str:
     }
     escaped = {k: escape(str(v)) for k, v in values.items()}
     escaped["address"] = "<br>".join(escape(str(line)) for line in lines if line)
-    escaped["limits"] = _limits(terms)
+    escaped["limits"] = _limits(limits, issued)
     return _PAGE.substitute(escaped)

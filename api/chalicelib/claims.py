@@ -71,14 +71,12 @@ def effective_terms(policy: PolicyRecord, buyer: BuyerRecord, invoice_date: dt.d
     except ValueError:  # pragma: no cover - 29 February
         next_year = dt.date(year.year + 1, 3, 1)
     terms["policy_end"] = max(policy.end_date, next_year - dt.timedelta(days=1)).isoformat()
+    # Only decided limits count: the quote's named limits were the simulation's assumptions
+    # (nobody granted them), so a buyer without a decision is left to the automatic cover.
     limit = buyer.limit_on(invoice_date)
-    if limit is not None:
-        others = [
-            e
-            for e in terms.get("named_limits") or []
-            if str(e.get("buyer", "")).casefold() != buyer.name.casefold()
-        ]
-        terms["named_limits"] = [*others, {"buyer": buyer.name, "zone": buyer.zone, "limit": str(limit)}]
+    terms["named_limits"] = (
+        [] if limit is None else [{"buyer": buyer.name, "zone": buyer.zone, "limit": str(limit)}]
+    )
     return terms
 
 

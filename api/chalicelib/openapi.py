@@ -321,6 +321,18 @@ OPERATIONS += (
         parameters=[IDENTIFIER],
     ),
     Operation(
+        "GET",
+        "/register/{identifier}/buyers",
+        "listRegisterBuyers",
+        "Contrats qui désignent une entreprise du registre (gestionnaires)",
+        "Registre et surveillance",
+        models.BuyerList,
+        groups=("staff",),
+        errors=(401, 403, 404, 503),
+        parameters=[IDENTIFIER],
+        description="Pour chaque contrat : la limite en vigueur et son historique (à réduire ou résilier).",
+    ),
+    Operation(
         "PUT",
         "/register/{identifier}",
         "putRegisterEntry",

@@ -138,6 +138,12 @@ def add_buyer(identity: Identity, policy_id: str, data: BuyerIn, now: dt.datetim
     else:
         assert data.vat_number is not None
         identifier, kind, country, public = data.vat_number, "vat", vat_country(data.vat_number), False
+    if kind == "siren" and identifier == str(policy.company.get("siren", "")):
+        raise Unprocessable(
+            "own_company",
+            "Votre propre entreprise ne peut pas être désignée comme client.",
+            [FieldError("siren", "c'est le SIREN de l'assuré : les ventes à soi-même ne sont pas couvertes")],
+        )
     buyer = BuyerRecord(
         policy_id=policy.policy_id,
         buyer_id=identifier,
@@ -375,6 +381,25 @@ def change_limit(
         )
         return buyer_out(buyer, today)
     raise Conflict("buyer_busy", "Le client vient d'être modifié : réessayez.")  # pragma: no cover
+
+
+def limits_in_force(policy_id: str, day: dt.date) -> list[tuple[str, str, Decimal]]:
+    """``(buyer name, zone, limit)`` of the policy's buyers with a limit above zero on ``day``."""
+    found = []
+    for buyer in services.get().buyers.list_by_policy(policy_id):
+        limit = buyer.limit_on(day)
+        if limit:
+            found.append((buyer.name, buyer.zone, limit))
+    return sorted(found, key=lambda row: row[0].casefold())
+
+
+def buyers_in_register(identifier: str, now: dt.datetime) -> BuyerList:
+    """Every policy naming this company, with its limit there (staff: exposure, reduce or cancel)."""
+    svc = services.get()
+    key = _identifier(identifier)
+    today = clock.today_paris(now)
+    found = (svc.buyers.get(policy_id, buyer_id) for policy_id, buyer_id, _ in svc.buyers.policies_with(key))
+    return BuyerList(items=[buyer_out(b, today) for b in found if b is not None])
 
 
 def _register_out(entry: RegisterEntry) -> RegisterEntryOut:

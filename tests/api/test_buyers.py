@@ -55,6 +55,19 @@ def test_buyer_identifiers_are_checked(
     assert fragment in messages[path], messages
 
 
+def test_the_insured_cannot_name_itself(
+    client: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any]
+) -> None:
+    owner = owner_of(client, tokens, aws, policy)
+    siren = policy["company"]["siren"]
+    response = client.post(
+        f"/policies/{policy['policy_id']}/buyers", {"siren": siren, "name": "Moi"}, token=owner
+    )
+    error = assert_error(response, 422, "own_company")
+    assert [f["path"] for f in error["fields"]] == ["siren"]
+    assert body_of(client.get(f"/policies/{policy['policy_id']}/buyers", token=owner))["items"] == []
+
+
 def test_buyers_of_another_owner_are_404_and_staff_only_actions_are_403(
     client: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any]
 ) -> None:
@@ -185,6 +198,13 @@ def test_staff_reduce_then_cancel_for_future_deliveries(
         client.post(f"{base}/cancel", {"notice_date": later, "reason": "Procédure"}, token=staff)
     )
     assert [s["kind"] for s in cancelled["limits"]] == ["approved", "reduced", "cancelled"]
+    # Staff find the same exposure from the register, every policy naming the company.
+    exposure = body_of(client.get(f"/register/{GOOD}/buyers", token=staff))["items"]
+    assert [(b["policy_id"], b["current_limit"]) for b in exposure] == [(pid, "20000.00")]
+    assert [s["kind"] for s in exposure[0]["limits"]] == ["approved", "reduced", "cancelled"]
+    assert_error(client.get(f"/register/{GOOD}/buyers", token=owner), 403)
+    assert_error(client.get("/register/123456789/buyers", token=staff), 404)
+    assert body_of(client.get("/register/542065479/buyers", token=staff))["items"] == []
 
 
 def test_register_is_editable_and_events_alert_every_owner_with_the_buyer(
@@ -227,3 +247,61 @@ def test_register_is_editable_and_events_alert_every_owner_with_the_buyer(
         )
     )
     assert asked["status"] == "referred"
+
+
+def test_only_decided_limits_cover_and_show_on_the_attestation(
+    client: Any, tokens: Any, aws: dict[str, str], monkeypatch: Any
+) -> None:
+    """The quote's named limits were the simulation's assumptions: nobody granted them."""
+    from .claims_helpers import declaration, move_clock
+    from .conftest import quote_body, subscription_body
+
+    quote = body_of(client.post("/quotes", quote_body(options={"formula": "selection"})))
+    response = client.post(
+        "/subscriptions", subscription_body(quote["quote_id"]), Idempotency_Key="k-decided-1"
+    )
+    policy = body_of(response)
+    assert "Alpha" in [n["buyer"] for n in policy["terms"]["named_limits"]]  # assumed by the simulation
+    pid, owner, staff = policy["policy_id"], owner_of(client, tokens, aws, policy), tokens("staff")
+    start = dt.date.fromisoformat(policy["start_date"])
+    today = start + dt.timedelta(days=60)
+    move_clock(monkeypatch, today)
+    add_buyer(client, pid, owner, POOR, name="Alpha")
+    judgment = {"type": "insolvency", "date": (start + dt.timedelta(days=55)).isoformat()}
+
+    refused = body_of(
+        client.post(f"/policies/{pid}/declarations", declaration(POOR, start, event=judgment), token=owner)
+    )
+    assert refused["status"] == "rejected"
+    assert [r["code"] for r in refused["reasons"]] == ["buyer_not_named"]
+    page = client.get(f"/policies/{pid}/attestation", token=owner).body.decode()
+    assert "Clients dénommés" not in page
+
+    asked = body_of(
+        client.post(f"/policies/{pid}/buyers/{POOR}/limit-requests", {"amount": 20000}, token=owner)
+    )
+    assert asked["status"] == "referred"
+    decided = client.post(
+        f"/limit-requests/{asked['request_id']}/decision",
+        {"decision": "approved", "reason": "Bilan sain"},
+        token=staff,
+    )
+    assert decided.status_code == 200, decided.body
+    page = client.get(f"/policies/{pid}/attestation", token=owner).body.decode()
+    assert "Clients dénommés : limites de crédit en vigueur le" in page
+    assert '<td>Alpha</td><td>France</td><td class="num">20\u202f000,00\u00a0€</td>' in page
+    accepted = body_of(
+        client.post(
+            f"/policies/{pid}/declarations",
+            declaration(
+                POOR,
+                start,
+                invoice_number="F-2026-002",
+                invoice_date=today.isoformat(),  # limits cover deliveries from their decision on
+                due_date=(today + dt.timedelta(days=30)).isoformat(),
+                event={"type": "insolvency", "date": today.isoformat()},
+            ),
+            token=owner,
+        )
+    )
+    assert (accepted["status"], accepted["reasons"]) == ("collection", [])

@@ -97,6 +97,12 @@ def get_register_entry(identity: Identity, identifier: str) -> Response:
     return json_response(prevention.get_register_entry(identifier))
 
 
+@api_route(bp, "/register/{identifier}/buyers", groups=("staff",))
+def register_buyers(identity: Identity, identifier: str) -> Response:
+    """The policies naming this company, with their limits on it."""
+    return json_response(prevention.buyers_in_register(identifier, clock.now()))
+
+
 @api_route(bp, "/register/{identifier}", "PUT", groups=("staff",))
 def put_register_entry(identity: Identity, identifier: str) -> Response:
     """Create or edit a company of the register (name, country, grade)."""

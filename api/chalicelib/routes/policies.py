@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from .. import attestation, clock, policies
+from .. import attestation, clock, policies, prevention
 from ..auth import Identity
 from ..errors import BadRequest, FieldError
 from ..http import api_route, json_response, page_params
@@ -58,7 +58,8 @@ def get_policy(identity: Identity, policy_id: str) -> Response:
 def get_attestation(identity: Identity, policy_id: str) -> Response:
     """The printable attestation of cover, in French."""
     record = policies.get_visible_policy(identity, policy_id)
-    page = attestation.render(record, clock.today_paris(clock.now()))
+    today = clock.today_paris(clock.now())
+    page = attestation.render(record, today, prevention.limits_in_force(record.policy_id, today))
     return Response(
         body=page,
         status_code=200,

@@ -10,6 +10,7 @@ const list = document.getElementById("clients-list");
 const form = document.getElementById("buyer-form");
 const formStatus = document.getElementById("buyer-form-status");
 let ctx = null;
+let policies = [];
 
 function limitText(buyer) {
   return buyer.current_limit ? euro(buyer.current_limit) : "Aucune limite accordée";
@@ -92,7 +93,11 @@ async function addBuyer(event) {
 
 function decisionText(request) {
   if (request.status === "referred") {
-    return `Demande de ${euro(request.amount)} transmise à un gestionnaire : réponse sous 48 heures ouvrées, affichée sur cette page. En attendant, le seuil automatique de votre contrat s'applique.`;
+    const terms = policies.find((p) => p.policy_id === select.value)?.terms ?? {};
+    const meanwhile = terms.automatic_cover
+      ? `En attendant, vos livraisons à ce client restent couvertes jusqu'au seuil automatique de votre contrat (${euro(terms.automatic_threshold)}).`
+      : "En attendant, vos livraisons à ce client ne sont pas couvertes : votre formule ne garantit que les clients agréés.";
+    return `Demande de ${euro(request.amount)} transmise à un gestionnaire : réponse sous 48 heures ouvrées, affichée sur cette page. ${meanwhile}`;
   }
   const amount = euro(request.decided_amount ?? request.amount);
   const label = REQUEST_STATUS[request.status] ?? request.status;
@@ -129,7 +134,7 @@ async function main() {
   ctx = await start(status, { what: "gérer vos clients et leurs limites de crédit" });
   if (!ctx) return;
   try {
-    const policies = await choosePolicy(ctx, select);
+    policies = await choosePolicy(ctx, select);
     if (!policies.length) {
       showMessage(status, "Aucun contrat en vigueur n'est rattaché à votre compte.", "info");
       return;

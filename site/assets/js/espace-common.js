@@ -85,3 +85,38 @@ export async function choosePolicy(ctx, select) {
   select.closest("[data-policy-picker]").hidden = policies.length < 2;
   return policies;
 }
+
+const DOCUMENT_STATUS = { pending: "en attente de vérification", accepted: "reçu", rejected: "refusé" };
+
+/**
+ * Fill ``box`` with the claim's documents; accepted ones get a download button. Staff see only
+ * accepted files (``acceptedOnly``): the rest never reached the claim.
+ */
+export async function loadDocuments(ctx, box, claimId, { acceptedOnly = false } = {}) {
+  const { data } = await ctx.call(`claims/${encodeURIComponent(claimId)}/documents`);
+  const items = acceptedOnly ? data.items.filter((d) => d.status === "accepted") : data.items;
+  box.innerHTML = items.length
+    ? items
+        .map(
+          (d) =>
+            `<li>${esc(DOCUMENT_KIND[d.kind] ?? d.kind)} : ${esc(d.filename)} — ${esc(DOCUMENT_STATUS[d.status] ?? d.status)}${d.rejection_reason ? ` (${esc(d.rejection_reason)})` : ""}${d.status === "accepted" ? ` <button type="button" class="md-button" data-download="${esc(d.document_id)}" data-claim-id="${esc(claimId)}">Obtenir le lien de téléchargement <span class="ac-sr">de ${esc(d.filename)}</span></button>` : ""}</li>`,
+        )
+        .join("")
+    : "<li>Aucun justificatif pour l'instant.</li>";
+}
+
+/** Swap a download button for a short-lived presigned link (asked only when wanted: it expires). */
+export async function downloadLink(ctx, button, status) {
+  button.disabled = true;
+  try {
+    const { data } = await ctx.call(`claims/${encodeURIComponent(button.dataset.claimId)}/documents/${encodeURIComponent(button.dataset.download)}/download`);
+    const link = document.createElement("a");
+    link.href = data.url;
+    link.textContent = `Télécharger (lien valable jusqu'à ${new Date(data.expires_at).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" })})`;
+    button.replaceWith(link);
+    link.focus();
+  } catch (error) {
+    button.disabled = false;
+    failed(status, error);
+  }
+}

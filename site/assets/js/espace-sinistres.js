@@ -1,7 +1,7 @@
 // "Mes impayés et sinistres": declare an overdue invoice (the engine's answer at once: accepted
 // with the timeline, or rejected with its reasons), the claims with status, history and documents
 // (presigned POST upload, then confirm; list; presigned download link).
-import { CLAIM_STATUS, DOCUMENT_KIND, HISTORY_ACTION, choosePolicy, esc, euro, failed, frenchDate, row, start } from "./espace-common.js";
+import { CLAIM_STATUS, DOCUMENT_KIND, HISTORY_ACTION, choosePolicy, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, start } from "./espace-common.js";
 import { busy, checkRequired, hideMessage, parisDay, showApiError, showMessage } from "./service.js";
 
 const status = document.getElementById("claims-status");
@@ -44,6 +44,18 @@ ${t.claim_established ? row("Sinistre constitué le", esc(frenchDate(t.claim_est
 </dl>`;
 }
 
+/** What was recovered from the buyer and, after the indemnity, how it was shared. */
+function recoveryRows(claim) {
+  if (!claim.recoveries.length) return "";
+  const after = claim.recoveries.filter((r) => r.after_indemnity);
+  const sum = (key) => after.reduce((total, r) => total + Math.round(Number(r[key]) * 100), 0) / 100;
+  return `${row("Récupéré auprès du client", euro(claim.recovered), ` data-recovered="${esc(claim.recovered)}"`)}${
+    after.length
+      ? `${row("Dont reversé à l'assureur (après indemnité)", euro(sum("insurer_share").toFixed(2)))}${row("Dont votre part", euro(sum("owner_share").toFixed(2)), ` data-owner-share="${esc(sum("owner_share").toFixed(2))}"`)}`
+      : ""
+  }`;
+}
+
 function claimCard(claim) {
   const id = esc(claim.claim_id);
   const history = claim.history
@@ -71,6 +83,7 @@ ${row("Dossier", id)}
 ${row("Montant déclaré", euro(claim.invoice.amount))}
 ${row("Statut", esc(CLAIM_STATUS[claim.status] ?? claim.status), ' data-claim-status')}
 ${claim.indemnity ? row("Indemnité", euro(claim.indemnity), ` data-indemnity="${esc(claim.indemnity)}"`) : ""}
+${recoveryRows(claim)}
 </dl>
 <p class="ac-next"><strong>Et ensuite ?</strong> ${nextSteps(claim)}</p>
 ${timeline(claim)}
@@ -82,26 +95,16 @@ ${docsForm}
 </article>`;
 }
 
-async function loadDocuments(claimId) {
+function documentsOf(claimId) {
   const box = list.querySelector(`[data-documents="${CSS.escape(claimId)}"]`);
-  if (!box) return;
-  const { data } = await ctx.call(`claims/${encodeURIComponent(claimId)}/documents`);
-  const label = { pending: "en attente de vérification", accepted: "reçu", rejected: "refusé" };
-  box.innerHTML = data.items.length
-    ? data.items
-        .map(
-          (d) =>
-            `<li>${esc(DOCUMENT_KIND[d.kind] ?? d.kind)} : ${esc(d.filename)} — ${esc(label[d.status] ?? d.status)}${d.rejection_reason ? ` (${esc(d.rejection_reason)})` : ""}${d.status === "accepted" ? ` <button type="button" class="md-button" data-download="${esc(d.document_id)}" data-claim-id="${esc(claimId)}">Obtenir le lien de téléchargement <span class="ac-sr">de ${esc(d.filename)}</span></button>` : ""}</li>`,
-        )
-        .join("")
-    : "<li>Aucun justificatif pour l'instant.</li>";
+  return box ? loadDocuments(ctx, box, claimId) : null;
 }
 
 async function loadClaims() {
   const { data } = await ctx.call(`policies/${encodeURIComponent(select.value)}/claims`);
   list.innerHTML = data.items.length ? data.items.map(claimCard).join("") : "<p>Aucune déclaration sur ce contrat.</p>";
   document.getElementById("claims-section").hidden = false;
-  await Promise.all(data.items.map((c) => loadDocuments(c.claim_id)));
+  await Promise.all(data.items.map((c) => documentsOf(c.claim_id)));
 }
 
 async function loadBuyers() {
@@ -173,36 +176,19 @@ async function upload(uploadForm) {
       }
       if (!sent?.ok) throw Object.assign(new Error("L'envoi du fichier a échoué : réessayez dans quelques instants."), { fields: [] });
       const { data: doc } = await ctx.call(`claims/${encodeURIComponent(claimId)}/documents/${encodeURIComponent(data.document.document_id)}/confirm`, { method: "POST" });
-      await loadDocuments(claimId);
+      await documentsOf(claimId);
       uploadForm.reset();
-      showMessage(
-        box,
-        doc.status === "accepted"
-          ? `${doc.filename} est reçu et joint à votre dossier : le gestionnaire en tient compte dès maintenant.`
-          : `${doc.filename} est refusé : ${doc.rejection_reason ?? "fichier illisible"}.`,
-        doc.status === "accepted" ? "success" : "error",
-      );
+      showMessage(box, `${doc.filename} est reçu et joint à votre dossier : le gestionnaire en tient compte dès maintenant.`, "success");
       box.focus();
     } catch (error) {
       if (error.status === 401) failed(status, error);
-      else showApiError(uploadForm, box, error, { prefixes: { content_type: "Type de fichier : ", size: "Taille : " } });
+      else {
+        // A file refused after its check stays listed as refused, with the reason.
+        if (error.code === "document_rejected") await documentsOf(claimId).catch(() => {});
+        showApiError(uploadForm, box, error, { prefixes: { content_type: "Type de fichier : ", size: "Taille : " } });
+      }
     }
   });
-}
-
-async function downloadLink(button) {
-  button.disabled = true;
-  try {
-    const { data } = await ctx.call(`claims/${encodeURIComponent(button.dataset.claimId)}/documents/${encodeURIComponent(button.dataset.download)}/download`);
-    const link = document.createElement("a");
-    link.href = data.url;
-    link.textContent = `Télécharger (lien valable jusqu'à ${new Date(data.expires_at).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" })})`;
-    button.replaceWith(link);
-    link.focus();
-  } catch (error) {
-    button.disabled = false;
-    failed(status, error);
-  }
 }
 
 async function main() {
@@ -228,7 +214,7 @@ async function main() {
   });
   list.addEventListener("click", (event) => {
     const button = event.target.closest("[data-download]");
-    if (button) downloadLink(button);
+    if (button) downloadLink(ctx, button, status);
   });
 }
 

@@ -1,6 +1,6 @@
 // "Espace gestionnaire" (staff): referred limit requests to decide, claims to act on (establish,
 // settle, reject, record a recovery), the buyer register (view, record an event).
-import { CLAIM_STATUS, esc, euro, failed, frenchDate, row, start } from "./espace-common.js";
+import { CLAIM_STATUS, LIMIT_KIND, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, start } from "./espace-common.js";
 import { busy, checkRequired, hideMessage, parisDay, showApiError, showMessage } from "./service.js";
 
 const status = document.getElementById("staff-status");
@@ -42,10 +42,12 @@ ${row("Contrat", esc(r.policy_id))}
 function claimCard(c) {
   const id = esc(c.claim_id);
   const t = c.timeline ?? {};
-  const main =
-    c.status === "collection"
-      ? `<button type="button" class="md-button md-button--primary" data-act="establish" data-claim-id="${id}">Constater le sinistre <span class="ac-sr">${id}</span></button>`
-      : `<button type="button" class="md-button md-button--primary" data-act="settle" data-claim-id="${id}">Calculer et verser l'indemnité <span class="ac-sr">${id}</span></button>`;
+  const open = c.status !== "indemnified";
+  const main = {
+    collection: `<button type="button" class="md-button md-button--primary" data-act="establish" data-claim-id="${id}">Constater le sinistre <span class="ac-sr">${id}</span></button>`,
+    claim_established: `<button type="button" class="md-button md-button--primary" data-act="settle" data-claim-id="${id}">Calculer et verser l'indemnité <span class="ac-sr">${id}</span></button>`,
+  }[c.status];
+  const pct = c.settlement?.indemnity_pct;
   return `<article class="ac-policy" data-claim="${id}" data-status="${esc(c.status)}" aria-labelledby="sc-${id}">
 <h3 id="sc-${id}">${id} — ${esc(c.buyer_name)}</h3>
 <dl class="ac-summary">
@@ -54,8 +56,12 @@ ${row("Facture", `${esc(c.invoice.invoice_number)}, ${euro(c.invoice.amount)}`)}
 ${row("Déclarée le", esc(frenchDate(c.declared_on)))}
 ${row("Constitution au plus tard le", esc(frenchDate(t.claim_established)))}
 ${row("Déjà récupéré", euro(c.recovered))}
+${c.indemnity ? row("Indemnité versée", euro(c.indemnity), ` data-indemnity="${esc(c.indemnity)}"`) : ""}
 </dl>
-<p class="ac-actions">${main}</p>
+<h4>Justificatifs reçus</h4>
+<ul class="ac-list" data-documents="${id}"><li>Chargement…</li></ul>
+${main ? `<p class="ac-actions">${main}</p>` : ""}
+${open ? "" : `<p class="ac-hint">Indemnisé à ${esc(pct)} % : toute somme récupérée désormais revient à l'assureur pour ${esc(pct)} %, le reste à l'assuré.</p>`}
 <p class="ac-message" role="alert" tabindex="-1" data-claim-status-box hidden></p>
 <form class="ac-form" novalidate data-recovery="${id}">
 <div class="ac-grid">
@@ -65,12 +71,82 @@ ${row("Déjà récupéré", euro(c.recovered))}
 <p class="ac-message" role="alert" tabindex="-1" data-form-status hidden></p>
 <p class="ac-actions"><button type="submit" class="md-button">Enregistrer la récupération</button></p>
 </form>
-<form class="ac-form" novalidate data-reject="${id}">
+${open ? `<form class="ac-form" novalidate data-reject="${id}">
 <p class="ac-field"><label for="rj-${id}">Motif du refus</label><input id="rj-${id}" name="reason" autocomplete="off" required><span class="ac-error" data-error-for="reason" hidden></span></p>
 <p class="ac-message" role="alert" tabindex="-1" data-form-status hidden></p>
 <p class="ac-actions"><button type="submit" class="md-button">Refuser le sinistre</button></p>
-</form>
+</form>` : ""}
 </article>`;
+}
+
+function exposureCard(b) {
+  const id = esc(`${b.policy_id}-${b.buyer_id}`);
+  const today = parisDay();
+  const steps = b.limits
+    .map((s) => `<li>${esc(frenchDate(s.at))} : ${esc(LIMIT_KIND[s.kind] ?? s.kind)} — ${euro(s.amount)}, livraisons à partir du ${esc(frenchDate(s.effective_from))}</li>`)
+    .join("");
+  const change = b.current_limit
+    ? `<form class="ac-form" novalidate data-change="${esc(b.policy_id)}" data-buyer-id="${esc(b.buyer_id)}">
+<fieldset><legend>Modifier la limite <span class="ac-sr">du contrat ${esc(b.policy_id)}</span></legend>
+<p class="ac-check"><input type="radio" id="x-r-${id}" name="action" value="reduce" checked><label for="x-r-${id}">Réduire</label></p>
+<p class="ac-check"><input type="radio" id="x-c-${id}" name="action" value="cancel"><label for="x-c-${id}">Résilier</label></p>
+</fieldset>
+<div class="ac-grid">
+<p class="ac-field"><label for="x-amt-${id}">Nouvelle limite, en euros <span class="ac-optional">(réduction)</span></label>
+<input id="x-amt-${id}" name="amount" inputmode="decimal" autocomplete="off">
+<span class="ac-error" data-error-for="amount" hidden></span></p>
+<p class="ac-field"><label for="x-date-${id}">Date d'effet</label>
+<input id="x-date-${id}" name="notice_date" type="date" min="${today}" value="${today}" required>
+<span class="ac-error" data-error-for="notice_date" hidden></span></p>
+</div>
+<p class="ac-field"><label for="x-why-${id}">Motif communiqué à l'assuré</label>
+<input id="x-why-${id}" name="reason" autocomplete="off" required>
+<span class="ac-error" data-error-for="reason" hidden></span></p>
+<p class="ac-message" role="alert" tabindex="-1" data-form-status hidden></p>
+<p class="ac-actions"><button type="submit" class="md-button">Enregistrer <span class="ac-sr">pour le contrat ${esc(b.policy_id)}</span></button></p>
+</form>`
+    : "";
+  return `<article class="ac-policy" data-exposure="${esc(b.policy_id)}" aria-labelledby="x-${id}">
+<h4 id="x-${id}">Contrat ${esc(b.policy_id)} : ${esc(b.name)}</h4>
+<dl class="ac-summary">${row("Limite en vigueur aujourd'hui", b.current_limit ? euro(b.current_limit) : "aucune", " data-current-limit")}</dl>
+${steps ? `<ul class="ac-list">${steps}</ul>` : ""}
+${change}
+</article>`;
+}
+
+async function loadExposure() {
+  const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}/buyers`);
+  document.getElementById("exposure-list").innerHTML = data.items.length
+    ? data.items.map(exposureCard).join("")
+    : "<p>Aucun contrat ne désigne ce client.</p>";
+}
+
+async function changeLimit(form) {
+  const box = form.querySelector("[data-form-status]");
+  hideMessage(box);
+  if (checkRequired(form, box)) return;
+  const f = form.elements;
+  const action = f.action.value;
+  const body = { notice_date: f.notice_date.value, reason: f.reason.value.trim() };
+  if (action === "reduce") body.amount = money(f.amount.value);
+  const path = `policies/${encodeURIComponent(form.dataset.change)}/buyers/${encodeURIComponent(form.dataset.buyerId)}/limit/${action}`;
+  await busy(form, async () => {
+    try {
+      const { data } = await ctx.call(path, { method: "POST", body });
+      await loadExposure();
+      const step = data.limits.at(-1);
+      const done = document.getElementById("exposure-status");
+      showMessage(
+        done,
+        `Contrat ${data.policy_id} : ${step.kind === "cancelled" ? "limite annulée" : `limite réduite à ${euro(step.amount)}`} pour les livraisons à partir du ${frenchDate(step.effective_from)}. L'assuré est prévenu.`,
+        "success",
+      );
+      done.focus();
+    } catch (error) {
+      if (error.status === 401) failed(status, error);
+      else showApiError(form, box, error);
+    }
+  });
 }
 
 async function loadRequests() {
@@ -81,14 +157,18 @@ async function loadRequests() {
 }
 
 async function loadClaims() {
-  const [a, b] = await Promise.all([
-    ctx.call("claims?status=collection&limit=100"),
-    ctx.call("claims?status=claim_established&limit=100"),
-  ]);
-  const items = [...b.data.items, ...a.data.items];
+  // Established claims first (the insured waits for the money), then collection, then the
+  // indemnified ones, where recoveries are still recorded and shared.
+  const pages = await Promise.all(
+    ["claim_established", "collection", "indemnified"].map((s) => ctx.call(`claims?status=${s}&limit=100`)),
+  );
+  const items = pages.flatMap((p) => p.data.items);
   claims.innerHTML = items.length ? items.map(claimCard).join("") : "<p>Aucun sinistre à instruire.</p>";
   document.getElementById("staff-claims-section").hidden = false;
-  return items.length;
+  await Promise.all(
+    items.map((c) => loadDocuments(ctx, claims.querySelector(`[data-documents="${CSS.escape(c.claim_id)}"]`), c.claim_id, { acceptedOnly: true })),
+  );
+  return items.filter((c) => c.status !== "indemnified").length;
 }
 
 async function refresh(text) {
@@ -167,12 +247,14 @@ async function lookUp(event) {
   event.preventDefault();
   const box = document.getElementById("register-form-status");
   hideMessage(box);
+  hideMessage(document.getElementById("exposure-status"));
   if (checkRequired(registerForm, box)) return;
   identifier = registerForm.elements.identifier.value.replace(/[\s.]/g, "").toUpperCase();
   await busy(registerForm, async () => {
     try {
       const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`);
       showEntry(data);
+      await loadExposure();
     } catch (error) {
       document.getElementById("register-entry").hidden = true;
       if (error.status === 401) failed(status, error);
@@ -218,8 +300,14 @@ async function main() {
   claims.addEventListener("click", (event) => {
     const button = event.target.closest("[data-act]");
     if (button) act(button);
+    const download = event.target.closest("[data-download]");
+    if (download) downloadLink(ctx, download, status);
   });
   registerForm.addEventListener("submit", lookUp);
+  document.getElementById("exposure-list").addEventListener("submit", (event) => {
+    event.preventDefault();
+    changeLimit(event.target);
+  });
   eventForm.addEventListener("submit", recordEvent);
 }
 
