@@ -486,6 +486,17 @@ def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, si
     paid = declare(owner, site, MARTIN_NAME, "F-2026-101", today, "4000")
     refused = declare(owner, site, MARTIN_NAME, "F-2026-102", today, "2500")
     settled = declare(owner, site, MARTIN_NAME, "F-2026-103", today, "3000")
+    # The same invoice twice: refused, the reason under the invoice number, nothing recorded.
+    owner.select_option("#d-buyer", label=MARTIN_NAME)
+    owner.fill("#d-number", "F-2026-101")
+    owner.fill("#d-invoice-date", today.isoformat())
+    owner.fill("#d-due-date", (today + dt.timedelta(days=30)).isoformat())
+    owner.fill("#d-amount", "4000")
+    owner.click("#declare-form button[type=submit]")
+    owner.wait_for_function("document.activeElement?.id === 'd-number'")
+    assert owner.inner_text("[data-error-for=invoice_number]") == "Facture déjà déclarée sur ce contrat."
+    assert paid in owner.inner_text("#declare-status")
+    assert owner.locator("#claims-list [data-claim]").count() == 3
     desk.reload()
 
     def staff_card(claim_id: str) -> Any:

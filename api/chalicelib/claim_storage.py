@@ -26,7 +26,9 @@ __all__ = [
     "ClaimStore",
     "CounterMoved",
     "DynamoClaimStore",
+    "InvoiceAlreadyDeclared",
     "StaleClaim",
+    "YearUsage",
 ]
 
 ZERO = Decimal("0")
@@ -34,6 +36,10 @@ ZERO = Decimal("0")
 
 class StaleClaim(Exception):
     """The claim changed since it was read."""
+
+
+class InvoiceAlreadyDeclared(Exception):
+    """This buyer's invoice number is already declared on the policy (``args[0]``: that claim's id)."""
 
 
 class CounterMoved(Exception):
@@ -72,11 +78,26 @@ class ClaimRecord:
         return sum((Decimal(r["amount"]) for r in self.recoveries), ZERO)
 
 
+@dataclass(frozen=True)
+class YearUsage:
+    """A policy year's counter: indemnities paid, settlements made, and one buyer's consumption.
+
+    A buyer's credit limit (or the automatic threshold) and the deductible apply once per buyer
+    and policy year, across all its claims: ``cover`` and ``deductible`` are what earlier
+    settlements of that buyer already used.
+    """
+
+    paid: Decimal = ZERO
+    settlements: int = 0
+    cover: Decimal = ZERO
+    deductible: Decimal = ZERO
+
+
 class ClaimStore(Protocol):
     """Where claims and policy-year counters live."""
 
     def create(self, claim: ClaimRecord) -> None:
-        """Store a new claim with its first history entries."""
+        """Store a new claim with its first history entries (:class:`InvoiceAlreadyDeclared`)."""
 
     def get(self, claim_id: str) -> ClaimRecord | None:
         """The claim, or ``None``."""
@@ -84,18 +105,22 @@ class ClaimStore(Protocol):
     def update(self, claim: ClaimRecord, changes: Mapping[str, Any], entry: dict[str, Any] | None) -> None:
         """Apply ``changes`` and append ``entry`` (if any) if the claim is still at ``claim.version`` (:class:`StaleClaim`)."""
 
-    def paid_this_year(self, policy_id: str, year_start: str) -> Decimal:
-        """Indemnities paid in that policy year, read consistently."""
+    def year_usage(self, policy_id: str, year_start: str, buyer_id: str) -> YearUsage:
+        """The policy year's counter, read consistently, with ``buyer_id``'s consumption."""
 
     def settle(
         self,
         claim: ClaimRecord,
         changes: Mapping[str, Any],
         entry: dict[str, Any],
-        paid_before: Decimal,
+        before: YearUsage,
         max_liability: Decimal,
     ) -> None:
-        """Claim and counter in one transaction (:class:`StaleClaim` or :class:`CounterMoved`)."""
+        """Claim and counter in one transaction (:class:`StaleClaim` or :class:`CounterMoved`).
+
+        ``changes["settlement"]`` gives the buyer's ``covered_amount`` and ``deductible_applied``,
+        added to the counter; the counter must still be at ``before`` (no settlement since).
+        """
 
     def list_by_policy(self, policy_id: str, limit: int, cursor: str | None) -> Page[ClaimRecord]:
         """Claims of a policy, newest first."""
@@ -176,12 +201,50 @@ class DynamoClaimStore:
             documents=json.loads(item["documents"]["S"]) if "documents" in item else [],
         )
 
+    @staticmethod
+    def _invoice_key(claim: ClaimRecord) -> str:
+        number = "".join(str(claim.invoice["invoice_number"]).split()).casefold()
+        return f"invoice#{claim.policy_id}#{claim.buyer_id}#{number}"
+
     def create(self, claim: ClaimRecord) -> None:
-        config.client("dynamodb").put_item(
-            TableName=self.table, Item=self._item(claim), ConditionExpression="attribute_not_exists(claim_id)"
-        )
+        # The claim and a marker of its invoice number go in together: one buyer's invoice is
+        # declared once per policy, even when two declarations race. Markers carry none of the
+        # indexes' keys, so no listing sees them.
+        marker = self._invoice_key(claim)
+        client_error = _client_error()
+        try:
+            config.client("dynamodb").transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": self._item(claim),
+                            "ConditionExpression": "attribute_not_exists(claim_id)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {"claim_id": _s(marker), "claim": _s(claim.claim_id)},
+                            "ConditionExpression": "attribute_not_exists(claim_id)",
+                        }
+                    },
+                ]
+            )
+        except client_error as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            if reasons[1:2] != ["ConditionalCheckFailed"]:
+                raise
+            item = config.client("dynamodb").get_item(
+                TableName=self.table, Key={"claim_id": _s(marker)}, ConsistentRead=True
+            )
+            raise InvoiceAlreadyDeclared(item.get("Item", {}).get("claim", {}).get("S", "")) from None
 
     def get(self, claim_id: str) -> ClaimRecord | None:
+        if "#" in claim_id:  # an invoice marker, never a claim
+            return None
         response = config.client("dynamodb").get_item(
             TableName=self.table, Key={"claim_id": _s(claim_id)}, ConsistentRead=True
         )
@@ -223,42 +286,67 @@ class DynamoClaimStore:
     def _year_key(self, policy_id: str, year_start: str) -> dict[str, Any]:
         return {"policy_id": _s(policy_id), "year_start": _s(year_start)}
 
-    def paid_this_year(self, policy_id: str, year_start: str) -> Decimal:
+    @staticmethod
+    def _buyer_attrs(buyer_id: str) -> tuple[str, str]:
+        return f"cover#{buyer_id}", f"deductible#{buyer_id}"
+
+    def year_usage(self, policy_id: str, year_start: str, buyer_id: str) -> YearUsage:
         response = config.client("dynamodb").get_item(
             TableName=self.years_table, Key=self._year_key(policy_id, year_start), ConsistentRead=True
         )
         item = response.get("Item")
-        return Decimal(item["paid"]["N"]) if item else ZERO
+        if not item:
+            return YearUsage()
+        cover, deductible = self._buyer_attrs(buyer_id)
+        return YearUsage(
+            paid=Decimal(item["paid"]["N"]),
+            settlements=int(item.get("claims_paid", {"N": "0"})["N"]),
+            cover=Decimal(item[cover]["N"]) if cover in item else ZERO,
+            deductible=Decimal(item[deductible]["N"]) if deductible in item else ZERO,
+        )
 
     def settle(
         self,
         claim: ClaimRecord,
         changes: Mapping[str, Any],
         entry: dict[str, Any],
-        paid_before: Decimal,
+        before: YearUsage,
         max_liability: Decimal,
     ) -> None:
         indemnity = Decimal(changes["indemnity"])
+        settlement = changes["settlement"]
+        paid_before = before.paid
+        cover, deductible = self._buyer_attrs(claim.buyer_id)
         counter = {
             "TableName": self.years_table,
             "Key": self._year_key(claim.policy_id, claim.policy_year),
             "UpdateExpression": "SET paid = if_not_exists(paid, :zero) + :ind, max_liability = :max "
-            "ADD claims_paid :one",
-            # paid + indemnity <= max_liability, and nobody paid anything since it was read.
+            "ADD claims_paid :one, #cov :cov, #ded :ded",
+            # paid + indemnity <= max_liability, and no settlement since it was read (the count
+            # moves even when an indemnity is zero but used some of the limit or deductible).
             "ConditionExpression": (
-                "attribute_not_exists(paid) OR (paid = :before AND paid <= :room)"
-                if paid_before == 0
-                else "paid = :before AND paid <= :room"
+                "attribute_not_exists(paid)"
+                if before.settlements == 0 and paid_before == 0
+                else "paid = :before AND claims_paid = :count AND paid <= :room"
             ),
+            "ExpressionAttributeNames": {"#cov": cover, "#ded": deductible},
             "ExpressionAttributeValues": {
                 ":zero": {"N": "0"},
                 ":one": {"N": "1"},
                 ":ind": {"N": str(indemnity)},
-                ":before": {"N": str(paid_before)},
-                ":room": {"N": str(max_liability - indemnity)},
                 ":max": {"N": str(max_liability)},
+                ":cov": {"N": str(settlement["covered_amount"])},
+                ":ded": {"N": str(settlement["deductible_applied"])},
             },
         }
+        if "paid = :before" in counter["ConditionExpression"]:
+            counter["ExpressionAttributeValues"].update(
+                {
+                    ":before": {"N": str(paid_before)},
+                    ":count": {"N": str(before.settlements)},
+                    ":room": {"N": str(max_liability - indemnity)},
+                }
+            )
         if indemnity > max_liability - paid_before:
             raise CounterMoved(claim.policy_id)
         client_error = _client_error()

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import clock, engine, notify, services
 from .auth import Identity
-from .claim_storage import ClaimRecord, CounterMoved, StaleClaim
+from .claim_storage import ClaimRecord, CounterMoved, InvoiceAlreadyDeclared, StaleClaim, YearUsage
 from .errors import Conflict, FieldError, NotFound, Unprocessable
 from .models import ClaimList, ClaimOut, DeclarationIn, HistoryOut, ReasonOut, RecoveryIn, RecoveryOut
 from .policies import get_visible_policy
@@ -61,8 +61,14 @@ def policy_year_start(policy: PolicyRecord, day: dt.date) -> dt.date:
     return start
 
 
-def effective_terms(policy: PolicyRecord, buyer: BuyerRecord, invoice_date: dt.date) -> dict[str, Any]:
-    """The frozen terms, the policy's period and the buyer's limit that applied on ``invoice_date``."""
+def effective_terms(
+    policy: PolicyRecord, buyer: BuyerRecord, invoice_date: dt.date, used: YearUsage | None = None
+) -> dict[str, Any]:
+    """The frozen terms, the policy's period and the buyer's limit that applied on ``invoice_date``.
+
+    With ``used`` (the buyer's earlier settlements in the policy year), what is left of the
+    buyer's limit or automatic threshold, and of the deductible, once per buyer and year.
+    """
     terms = dict(policy.terms)
     year = policy_year_start(policy, invoice_date)
     terms["policy_start"] = policy.start_date.isoformat()
@@ -74,10 +80,21 @@ def effective_terms(policy: PolicyRecord, buyer: BuyerRecord, invoice_date: dt.d
     # Only decided limits count: the quote's named limits were the simulation's assumptions
     # (nobody granted them), so a buyer without a decision is left to the automatic cover.
     limit = buyer.limit_on(invoice_date)
+    if used is not None and (used.cover or used.deductible):
+        if limit is not None:
+            limit = _left(limit, used.cover)
+        terms["automatic_threshold"] = str(
+            _left(Decimal(str(terms.get("automatic_threshold") or 0)), used.cover)
+        )
+        terms["deductible"] = str(_left(Decimal(str(terms.get("deductible") or 0)), used.deductible))
     terms["named_limits"] = (
         [] if limit is None else [{"buyer": buyer.name, "zone": buyer.zone, "limit": str(limit)}]
     )
     return terms
+
+
+def _left(amount: Decimal, used: Decimal) -> Decimal:
+    return max(Decimal("0.00"), amount - used).quantize(CENT)
 
 
 def _engine_invoice(
@@ -241,7 +258,14 @@ def declare(identity: Identity, policy_id: str, data: DeclarationIn, now: dt.dat
         history=history,
         reason=reason,
     )
-    svc.claims.create(claim)
+    try:
+        svc.claims.create(claim)
+    except InvoiceAlreadyDeclared as exc:
+        raise Conflict(
+            "invoice_already_declared",
+            f"La facture {data.invoice_number} de ce client est déjà déclarée (dossier {exc.args[0]}).",
+            [FieldError("invoice_number", "facture déjà déclarée sur ce contrat")],
+        ) from None
     notify.claim_step(claim)
     return claim_out(claim)
 
@@ -386,8 +410,9 @@ def settle(identity: Identity, claim_id: str, now: dt.datetime) -> ClaimOut:
         if policy is None or buyer is None:  # pragma: no cover - never deleted
             raise NotFound("claim_not_found", "Sinistre introuvable.")
         invoice_date = dt.date.fromisoformat(claim.invoice["invoice_date"])
-        terms = effective_terms(policy, buyer, invoice_date)
-        paid = svc.claims.paid_this_year(claim.policy_id, claim.policy_year)
+        usage = svc.claims.year_usage(claim.policy_id, claim.policy_year, claim.buyer_id)
+        terms = effective_terms(policy, buyer, invoice_date, usage)
+        paid = usage.paid
         invoice = _engine_invoice(claim.claim_id, buyer, claim.invoice, claim.declared_on)
         recovered = claim.recovered_before_indemnity()
         if recovered:
@@ -410,11 +435,14 @@ def settle(identity: Identity, claim_id: str, now: dt.datetime) -> ClaimOut:
             "remaining_liability": result["totals"]["remaining_liability"],
             "tariff_version": terms.get("tariff_version"),
             "settled_at": iso(now),
+            # The buyer's earlier settlements this policy year: limit and deductible apply once.
+            "buyer_cover_used_before": str(usage.cover),
+            "buyer_deductible_used_before": str(usage.deductible),
         }
         entry = _entry(identity, "indemnified", "indemnified", now, indemnity=str(indemnity))
         changes = {"status": "indemnified", "indemnity": indemnity, "settlement": settlement}
         try:
-            svc.claims.settle(claim, changes, entry, paid, Decimal(result["totals"]["max_liability"]))
+            svc.claims.settle(claim, changes, entry, usage, Decimal(result["totals"]["max_liability"]))
         except StaleClaim:
             continue  # the next read sees the new status, or retries on a concurrent recovery
         except CounterMoved:

@@ -116,6 +116,47 @@ def test_declaration_input_is_checked(
     assert error["fields"][0]["path"] == path, error
 
 
+def test_an_invoice_is_declared_once(client: Any, setup: dict[str, Any]) -> None:
+    first = _declare(client, setup, invoice_number="F-2026-077")
+    again = client.post(
+        f"/policies/{setup['pid']}/declarations",
+        declaration(GOOD, setup["start"], invoice_number=" f-2026-077 "),  # same number, typed otherwise
+        token=setup["owner"],
+    )
+    error = assert_error(again, 409, "invoice_already_declared")
+    assert first["claim_id"] in error["message"]
+    assert [f["path"] for f in error["fields"]] == ["invoice_number"]
+    listed = body_of(client.get(f"/policies/{setup['pid']}/claims", token=setup["owner"]))["items"]
+    assert [c["claim_id"] for c in listed] == [first["claim_id"]]
+    # The marker behind the rule is no claim: its key answers 404 like any unknown id.
+    marker = f"invoice#{setup['pid']}#{GOOD}#f-2026-077"
+    assert_error(client.get(f"/claims/{marker}", token=setup["staff"]), 404)
+    # Another number, or the same number for another buyer, is a new declaration.
+    assert _declare(client, setup, invoice_number="F-2026-078")["status"] == "collection"
+
+
+def test_claims_on_one_buyer_share_its_limit_and_deductible(client: Any, setup: dict[str, Any]) -> None:
+    """Two invoices of 15,000 EUR on a buyer with a 20,000 EUR limit: 20,000 covered in all, one deductible."""
+    staff = setup["staff"]
+    judgment = {"type": "insolvency", "date": (setup["start"] + dt.timedelta(days=55)).isoformat()}
+    settled = []
+    for number in ("F-1", "F-2"):
+        claim = _declare(client, setup, invoice_number=number, amount="15000", event=judgment)
+        assert client.post(f"/claims/{claim['claim_id']}/establish", None, token=staff).status_code == 200
+        settled.append(body_of(client.post(f"/claims/{claim['claim_id']}/settle", None, token=staff)))
+    first, second = (c["settlement"] for c in settled)
+    pct = Decimal(setup["policy"]["terms"]["indemnity_pct"]) / 100
+    deductible = Decimal(setup["policy"]["terms"]["deductible"])
+    assert (first["covered_amount"], first["deductible_applied"]) == ("15000.00", str(deductible))
+    assert (second["covered_amount"], second["deductible_applied"]) == ("5000.00", "0.00")
+    assert (second["buyer_cover_used_before"], second["buyer_deductible_used_before"]) == (
+        "15000.00",
+        str(deductible),
+    )
+    assert settled[1]["indemnity"] == str((5000 * pct).quantize(Decimal("0.01")))
+    assert settled[0]["indemnity"] == str(((15000 - deductible) * pct).quantize(Decimal("0.01")))
+
+
 def test_insolvency_claim_is_established_settled_and_recoveries_shared(
     client: Any, setup: dict[str, Any], aws: dict[str, str]
 ) -> None:

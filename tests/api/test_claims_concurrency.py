@@ -25,19 +25,37 @@ def threaded(client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return client
 
 
+def _siren(n: int) -> str:
+    from stdnum import luhn
+
+    base = f"4{n:07d}"
+    return base + luhn.calc_check_digit(base)
+
+
 def _established_claims(
-    client: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any], monkeypatch: Any, count: int
+    client: Any,
+    tokens: Any,
+    aws: dict[str, str],
+    policy: dict[str, Any],
+    monkeypatch: Any,
+    count: int,
+    *,
+    one_buyer: bool = False,
+    amount: str = "9000",
 ) -> tuple[list[str], str]:
-    """``count`` established claims of 9,000 EUR on one buyer under automatic cover (no named limit)."""
+    """``count`` established claims under automatic cover (no named limit), one buyer each or all on one."""
     owner, staff = owner_of(client, tokens, aws, policy), tokens("staff")
     pid = policy["policy_id"]
-    add_buyer(client, pid, owner)
+    buyers = [GOOD] if one_buyer else [_siren(n) for n in range(count)]
+    for n, buyer in enumerate(buyers):
+        add_buyer(client, pid, owner, buyer, name=f"Client {n}")
     start = dt.date.fromisoformat(policy["start_date"])
     move_clock(monkeypatch, start + dt.timedelta(days=60))
     judgment = {"type": "insolvency", "date": (start + dt.timedelta(days=55)).isoformat()}
     ids = []
     for n in range(count):
-        body = declaration(GOOD, start, invoice_number=f"F-{n}", amount="9000", event=judgment)
+        buyer = buyers[0] if one_buyer else buyers[n]
+        body = declaration(buyer, start, invoice_number=f"F-{n}", amount=amount, event=judgment)
         claim = body_of(client.post(f"/policies/{pid}/declarations", body, token=owner))
         assert claim["status"] == "collection", claim
         assert client.post(f"/claims/{claim['claim_id']}/establish", None, token=staff).status_code == 200
@@ -104,3 +122,56 @@ def test_concurrent_settlements_never_exceed_the_maximum_liability(
     assert sum(1 for i in indemnities if i == each) == int(max_liability // each)
     capped = [body for _, body in results if Decimal(body["indemnity"]) < each]
     assert all(body["settlement"]["capped_by_max_liability"] for body in capped)
+
+
+def test_concurrent_claims_on_one_buyer_share_its_cover_and_deductible(
+    threaded: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any], monkeypatch: Any
+) -> None:
+    """Four claims of 3,000 EUR on one buyer settled at once: the automatic threshold and the
+    deductible are used once in the policy year, whatever the order."""
+    terms = policy["terms"]
+    threshold, deductible = Decimal(terms["automatic_threshold"]), Decimal(terms["deductible"])
+    pct = Decimal(terms["indemnity_pct"]) / 100
+    ids, staff = _established_claims(
+        threaded, tokens, aws, policy, monkeypatch, 4, one_buyer=True, amount="3000"
+    )
+
+    def send(claim_id: str) -> tuple[int, dict[str, Any]]:
+        response = threaded.post(f"/claims/{claim_id}/settle", None, token=staff)
+        return response.status_code, body_of(response)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(send, ids))
+    assert {status for status, _ in results} == {200}, results
+    settlements = [body["settlement"] for _, body in results]
+    covered = sum(Decimal(s["covered_amount"]) for s in settlements)
+    assert covered == min(threshold, Decimal(12000))
+    assert sum(Decimal(s["deductible_applied"]) for s in settlements) == deductible
+    total = sum(Decimal(body["indemnity"]) for _, body in results)
+    assert total == ((covered - deductible) * pct).quantize(Decimal("0.01"))
+    assert _counter(aws, policy["policy_id"]) == total
+
+
+def test_racing_declarations_of_one_invoice_make_one_claim(
+    threaded: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any], monkeypatch: Any
+) -> None:
+    owner = owner_of(threaded, tokens, aws, policy)
+    pid = policy["policy_id"]
+    add_buyer(threaded, pid, owner)
+    start = dt.date.fromisoformat(policy["start_date"])
+    move_clock(monkeypatch, start + dt.timedelta(days=60))
+    body = declaration(
+        GOOD,
+        start,
+        invoice_number="F-RACE",
+        event={"type": "insolvency", "date": (start + dt.timedelta(days=55)).isoformat()},
+    )
+
+    def send(_: int) -> int:
+        return int(threaded.post(f"/policies/{pid}/declarations", body, token=owner).status_code)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(send, range(6)))
+    assert statuses == [201] + [409] * 5
+    listed = body_of(threaded.get(f"/policies/{pid}/claims", token=owner))["items"]
+    assert len(listed) == 1
