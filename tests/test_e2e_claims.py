@@ -454,6 +454,26 @@ def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, si
     )
     fits_a_phone(desk)
 
+    # The register: a bad identifier is refused by field; an unknown company is added, then regraded.
+    desk.fill("#r-identifier", "123 456 789")
+    desk.click("#register-form button[type=submit]")
+    desk.wait_for_selector("#register-form [data-error-for=identifier]", state="visible")
+    desk.fill("#r-identifier", "443 061 841")
+    desk.click("#register-form button[type=submit]")
+    desk.wait_for_function("document.activeElement?.id === 'g-name'")
+    assert desk.inner_text("#register-edit-title") == "Ajouter 443061841 au registre"
+    assert desk.input_value("#g-country") == "FR"
+    desk.fill("#g-name", "Nouvelle Menuiserie SAS")
+    desk.fill("#g-grade", "3")
+    desk.click("#register-edit-form button[type=submit]")
+    desk.wait_for_selector("#register-edit-status[data-kind=success]")
+    assert "3 sur 10" in desk.inner_text("#register-entry-body")
+    assert desk.inner_text("#register-edit-title") == "Modifier la fiche"
+    desk.fill("#g-grade", "8")
+    desk.click("#register-edit-form button[type=submit]")
+    desk.wait_for_function("document.querySelector('#register-entry-body')?.textContent.includes('8 sur 10')")
+    assert axe(desk) == []
+
     # The owner reads the partial approval and both changes to come, with their dates.
     owner.reload()
     card = owner.locator(f"#clients-list [data-buyer='{MARTIN}']")
@@ -509,7 +529,10 @@ def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, si
         form.locator("input[name=amount]").fill(amount)
         form.locator("input[name=date]").fill(today.isoformat())
         form.locator("button[type=submit]").click()
-        desk.wait_for_function("document.activeElement?.id === 'staff-status'")
+        desk.wait_for_function(
+            "document.querySelector('#staff-status')?.textContent.startsWith('Enregistré')"
+        )
+        assert desk.evaluate("document.activeElement?.id") == "staff-status"
 
     recover(paid, "4000")
     assert desk.locator(f"#staff-claims-list [data-claim='{paid}']").count() == 0  # closed

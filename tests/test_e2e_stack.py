@@ -316,6 +316,10 @@ def site(stack: Any) -> str:
 
 
 def axe(page: Any) -> list[Any]:
+    """Axe's violations; transitions are stopped first, so colours are read at rest, not mid-fade."""
+    page.add_style_tag(
+        content="*, *::before, *::after { transition: none !important; animation: none !important; }"
+    )
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]

@@ -317,7 +317,7 @@ OPERATIONS += (
         "Registre et surveillance",
         models.RegisterEntryOut,
         groups=("staff",),
-        errors=(401, 403, 404, 503),
+        errors=(401, 403, 404, 422, 503),
         parameters=[IDENTIFIER],
     ),
     Operation(
@@ -328,7 +328,7 @@ OPERATIONS += (
         "Registre et surveillance",
         models.BuyerList,
         groups=("staff",),
-        errors=(401, 403, 404, 503),
+        errors=(401, 403, 404, 422, 503),
         parameters=[IDENTIFIER],
         description="Pour chaque contrat : la limite en vigueur et son historique (à réduire ou résilier).",
     ),

@@ -416,8 +416,10 @@ def _register_out(entry: RegisterEntry) -> RegisterEntryOut:
 def _identifier(text: str) -> str:
     found = normalise_identifier(text)
     if found is None:
-        raise NotFound(
-            "register_entry_not_found", "Entreprise introuvable au registre (SIREN ou TVA invalide)."
+        raise Unprocessable(
+            "validation_error",
+            "La demande contient des champs invalides.",
+            [FieldError("identifier", "ni un SIREN ni un numéro de TVA intracommunautaire valide")],
         )
     return found[0]
 

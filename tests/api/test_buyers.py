@@ -203,7 +203,7 @@ def test_staff_reduce_then_cancel_for_future_deliveries(
     assert [(b["policy_id"], b["current_limit"]) for b in exposure] == [(pid, "20000.00")]
     assert [s["kind"] for s in exposure[0]["limits"]] == ["approved", "reduced", "cancelled"]
     assert_error(client.get(f"/register/{GOOD}/buyers", token=owner), 403)
-    assert_error(client.get("/register/123456789/buyers", token=staff), 404)
+    assert_error(client.get("/register/123456789/buyers", token=staff), 422)
     assert body_of(client.get("/register/542065479/buyers", token=staff))["items"] == []
 
 
@@ -223,7 +223,8 @@ def test_register_is_editable_and_events_alert_every_owner_with_the_buyer(
     created = client.request("PUT", "/register/443061841", {"name": "Nouvelle SARL", "grade": 2}, token=staff)
     assert body_of(created)["identifier"] == "443061841"
     assert_error(client.get("/register/000000000", token=staff), 404)
-    assert_error(client.get("/register/123456789", token=staff), 404)
+    bad = assert_error(client.get("/register/123456789", token=staff), 422)
+    assert [f["path"] for f in bad["fields"]] == ["identifier"]
     event = {"type": "insolvency_judgment", "date": "2026-03-02", "kind": "redressement"}
     assert_error(
         client.post(

@@ -8,6 +8,7 @@ const requests = document.getElementById("requests-list");
 const claims = document.getElementById("staff-claims-list");
 const registerForm = document.getElementById("register-form");
 const eventForm = document.getElementById("event-form");
+const editForm = document.getElementById("register-edit-form");
 let ctx = null;
 let identifier = null;
 
@@ -243,6 +244,40 @@ function showEntry(entry) {
   document.getElementById("register-entry").hidden = false;
 }
 
+/** The register form, filled from ``entry`` (or empty to add the company looked up). */
+function editEntry(entry) {
+  const f = editForm.elements;
+  hideMessage(document.getElementById("register-edit-status"));
+  document.getElementById("register-edit-title").textContent = entry ? "Modifier la fiche" : `Ajouter ${identifier} au registre`;
+  f.name.value = entry?.name ?? "";
+  f.country.value = entry?.country ?? (/^[A-Z]{2}/.test(identifier) ? identifier.slice(0, 2) : "FR");
+  f.grade.value = entry?.grade ?? "";
+  editForm.hidden = false;
+}
+
+async function saveEntry(event) {
+  event.preventDefault();
+  const box = document.getElementById("register-edit-status");
+  hideMessage(box);
+  if (checkRequired(editForm, box)) return;
+  const f = editForm.elements;
+  const body = { name: f.name.value.trim(), country: f.country.value.trim().toUpperCase() };
+  if (f.grade.value.trim()) body.grade = Number(f.grade.value.trim());
+  await busy(editForm, async () => {
+    try {
+      const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`, { method: "PUT", body });
+      showEntry(data);
+      editEntry(data);
+      await loadExposure();
+      showMessage(box, "Fiche enregistrée : les prochaines demandes de limite sur ce client tiennent compte de cette note.", "success");
+      box.focus();
+    } catch (error) {
+      if (error.status === 401) failed(status, error);
+      else showApiError(editForm, box, error);
+    }
+  });
+}
+
 async function lookUp(event) {
   event.preventDefault();
   const box = document.getElementById("register-form-status");
@@ -254,11 +289,16 @@ async function lookUp(event) {
     try {
       const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`);
       showEntry(data);
+      editEntry(data);
       await loadExposure();
     } catch (error) {
       document.getElementById("register-entry").hidden = true;
       if (error.status === 401) failed(status, error);
-      else showApiError(registerForm, box, error);
+      else if (error.status === 404) {
+        editEntry(null);
+        showMessage(box, `${error.message} Vous pouvez l'ajouter avec le formulaire ci-dessous.`, "info");
+        editForm.elements.name.focus();
+      } else showApiError(registerForm, box, error);
     }
   });
 }
@@ -304,6 +344,7 @@ async function main() {
     if (download) downloadLink(ctx, download, status);
   });
   registerForm.addEventListener("submit", lookUp);
+  editForm.addEventListener("submit", saveEntry);
   document.getElementById("exposure-list").addEventListener("submit", (event) => {
     event.preventDefault();
     changeLimit(event.target);
