@@ -964,6 +964,15 @@ def last_end(load: Load, group: str) -> float | None:
     return max(ends) if ends else None
 
 
+def engine_mark(load: Load, name: str | None) -> float | None:
+    """A step of the page's engine worker (``info.marks``; None: its start) on the page's clock."""
+    info = load.info
+    marks = info.get("marks") or {}
+    if "origin" not in info or load.origin is None or (name is not None and name not in marks):
+        return None
+    return info["origin"] + info.get("start", 0.0) + (marks[name] if name else 0.0) - load.origin
+
+
 def print_breakdown(res: Results) -> None:
     print(
         "## where the time goes on the simulator page (medians; ms from navigation start unless a duration)"
@@ -985,6 +994,13 @@ def print_breakdown(res: Results) -> None:
         ),
         ("worker: unzip + import the engine [duration]", lambda x: x.timings.get("engine_ms")),
         ("worker: total [duration]", lambda x: x.timings.get("total_ms")),
+        ("worker: engine start begins", lambda x: engine_mark(x, None)),
+        ("worker: pyodide.mjs imported", lambda x: engine_mark(x, "loader")),
+        ("worker: wasm compiled and instantiated", lambda x: engine_mark(x, "wasm")),
+        ("worker: snapshot bytes all in", lambda x: engine_mark(x, "snapshot_bytes")),
+        ("worker: runtime module created (after its start-up code)", lambda x: engine_mark(x, "created")),
+        ("worker: restored and finalized (loadPyodide returns)", lambda x: engine_mark(x, "runtime")),
+        ("worker: engine imported, reply posted", lambda x: engine_mark(x, "engine")),
         ("worker's reply reaches the page", lambda x: x.worker_message_ms),
         ("sim:ready (window.__sim.info set)", lambda x: x.ready_ms),
         ("main-thread long tasks before ready [sum of durations]", long_sum),

@@ -4,6 +4,11 @@ All requests go through one Node process (Pyodide takes seconds to start);
 each request is then its own test case, named after the request. Request
 texts are fixed here, so both runtimes parse exactly the same text.
 
+Pyodide runs twice: booted from its files, and as the site's worker runs it,
+restoring the memory snapshot made by ``site/tools/make_snapshot.mjs`` with an
+empty standard library (the page never downloads ``python_stdlib.zip``): an
+import the snapshot does not hold fails there, on any request.
+
 Without ``node_modules/pyodide`` (or ``node``) the test is skipped, except
 under CI (``CI`` set), where it fails: CI installs them with ``npm ci``.
 """
@@ -27,6 +32,7 @@ RUNNER = REPO / "tests" / "pyodide_node" / "run.mjs"
 PYODIDE_DIR = REPO / "node_modules" / "pyodide"
 DATA_DIR = REPO / "tests" / "data"
 TARIFF_DIR = REPO / "simulator" / "tariffs"
+SNAPSHOT_TOOL = REPO / "site" / "tools" / "make_snapshot.mjs"
 NODE_TIMEOUT_S = 600
 
 
@@ -363,8 +369,34 @@ def _pyodide_answer(answer: Any) -> Any:
     return answer
 
 
-@pytest.fixture(scope="module")
-def responses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any]]:
+def _snapshot(directory: Path) -> Path:
+    """A snapshot of the engine as the site build makes it, from the package CPython runs."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "site" / "hooks"))
+    try:
+        import engine_assets
+    finally:
+        sys.path.pop(0)
+    archive = directory / "simulator.zip"
+    archive.write_bytes(engine_assets._engine_archive())
+    out = directory / "snapshot.bin"
+    proc = subprocess.run(
+        ["node", str(SNAPSHOT_TOOL), str(PYODIDE_DIR), str(archive), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"make_snapshot.mjs exited with {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return out
+
+
+@pytest.fixture(scope="module", params=["booted", "snapshot"])
+def responses(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Any, Any]]:
     """CPython's and Pyodide's answers to every request, by request name."""
     missing = _missing_runtime()
     if missing:
@@ -374,10 +406,21 @@ def responses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, 
     import simulator
 
     package_dir = Path(simulator.__file__).resolve().parent  # the very code CPython runs
-    requests_file = tmp_path_factory.mktemp("cross_runtime") / "requests.json"
+    directory = tmp_path_factory.mktemp("cross_runtime")
+    requests_file = directory / "requests.json"
     requests_file.write_text(json.dumps([text for _, text in REQUESTS], ensure_ascii=True), "ascii")
+    extra = ["--snapshot", str(_snapshot(directory))] if request.param == "snapshot" else []
     proc = subprocess.run(
-        ["node", str(RUNNER), "run", "--requests", str(requests_file), "--package-dir", str(package_dir)],
+        [
+            "node",
+            str(RUNNER),
+            "run",
+            "--requests",
+            str(requests_file),
+            "--package-dir",
+            str(package_dir),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         encoding="utf-8",

@@ -77,6 +77,10 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     open_simulator(page, site_url)
     info = page.evaluate("window.__sim.info")
     assert info["snapshot"] is True
+    # Restored from the snapshot, the engine needs nothing from the standard library's zip.
+    assert not [url for url in page.requests if url.endswith("python_stdlib.zip")]
+    marks = info["marks"]
+    assert 0 <= marks["loader"] <= marks["runtime"] <= marks["engine"] <= info["timings"]["total_ms"] + 1
     assert "prêt" in page.inner_text("#sim-status-text")
     assert page.is_hidden("#sim-progress")
     assert not page.errors

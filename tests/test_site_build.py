@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import html
 import importlib.util
+import json
 import re
 import signal
 import subprocess
@@ -137,6 +138,28 @@ def test_every_page_says_the_tariff_is_illustrative(built):
 def test_simulator_page_uses_its_template(built):
     source = (built / "simulateur" / "index.html").read_text("utf-8")
     assert "<title>Simulateur - " in source
+
+
+def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
+    """The worker is created by an inline script right after the form and the first results (so it
+    does not compete with their first paint), with everything it needs to start."""
+    source = (built / "simulateur" / "index.html").read_text("utf-8")
+    early = source.index("window.__simEarly")
+    assert source.index('id="sim-boot"') < early < source.index("</body>")
+    assert source.index('id="sim-compare"') < early
+    found = re.search(r"var config = (\{.*?\});", source)
+    assert found
+    config = json.loads(found.group(1))
+    snapshot = (built / "simulateur" / config["snapshotURL"]).resolve()
+    assert snapshot.is_file()
+    assert config["snapshotSize"] == snapshot.stat().st_size
+    assert (built / "simulateur" / config["archiveURL"]).resolve().is_file()
+    assert (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().is_file()
+    # The config also goes in the worker URL's fragment, so the worker needs no message to start.
+    assert (
+        'absolute("../assets/js/engine-worker.js") + "#" + encodeURIComponent(JSON.stringify(config))'
+        in source
+    )
 
 
 def test_home_links_to_the_simulator(built):

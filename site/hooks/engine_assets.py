@@ -100,12 +100,16 @@ class _Build:
         self.archive_name = f"simulator-{digest}.zip"
         self.snapshot_name = f"snapshot-{digest}.bin"
 
-    def config(self, base_url: str) -> dict[str, str]:
-        """What the worker needs to start, URLs relative to the page's base."""
+    def config(self, base_url: str) -> dict[str, str | int]:
+        """What the worker needs to start, URLs relative to the page's base.
+
+        The snapshot's size lets the worker hand Pyodide a buffer before the bytes arrive.
+        """
         return {
             "indexURL": f"{base_url}/assets/pyodide/{self.pyodide_version}/",
             "archiveURL": f"{base_url}/assets/engine/{self.archive_name}",
             "snapshotURL": f"{base_url}/assets/engine/{self.snapshot_name}",
+            "snapshotSize": _snapshot().stat().st_size,
             "engine": self.hash,
             "pyodide": self.pyodide_version,
         }
@@ -191,6 +195,7 @@ def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -
             ensure_ascii=False,
             separators=(",", ":"),
         ).replace("</", "<\\/"),
+        "config": json.dumps(_build.config(base_url), separators=(",", ":")).replace("</", "<\\/"),
         "form": _form_context(),
         "profile": DEFAULT_PROFILE,
         "invoice": DEFAULT_INVOICE,
@@ -200,12 +205,14 @@ def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -
     return context
 
 
-def _snapshot(archive_path: Path) -> Path:
+def _snapshot() -> Path:
     """The memory snapshot for this engine and Pyodide, made once and kept in build/cache."""
     assert _build is not None
     cached = CACHE_DIR / _build.snapshot_name
     if not cached.exists():
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        archive_path = CACHE_DIR / _build.archive_name
+        archive_path.write_bytes(_build.archive)
         partial = cached.with_suffix(".part")
         done = subprocess.run(
             ["node", str(TOOLS / "make_snapshot.mjs"), str(PYODIDE_DIR), str(archive_path), str(partial)],
@@ -242,7 +249,7 @@ def on_post_build(config: Any) -> None:
     engine.mkdir(parents=True, exist_ok=True)
     archive = engine / _build.archive_name
     archive.write_bytes(_build.archive)
-    shutil.copyfile(_snapshot(archive), engine / _build.snapshot_name)
+    shutil.copyfile(_snapshot(), engine / _build.snapshot_name)
     for path in sorted(site.rglob("*")):
         if path.is_file() and path.suffix in GZIP_SUFFIXES and path.stat().st_size > 1024:
             _gzip_sibling(path)

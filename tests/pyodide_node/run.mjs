@@ -20,12 +20,16 @@
 //     "response": handle_json(request text)}.
 //
 //   Common options: --package-dir DIR (default <repo>/simulator),
-//                   --pyodide-dir DIR (default <repo>/node_modules/pyodide).
+//                   --pyodide-dir DIR (default <repo>/node_modules/pyodide),
+//                   --snapshot FILE (restore this memory snapshot, made by
+//                   site/tools/make_snapshot.mjs, with an empty standard library, as the
+//                   site's worker does; the engine then comes from the snapshot).
 //
 // Versions and start-up time go to stderr; so does anything Python prints.
 // Exit status: 0 success, 1 failure (message on stderr), 2 bad usage.
 
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -42,17 +46,16 @@ class UsageError extends Error {}
 // handle_json, so no JS string conversion can alter them.
 const DRIVER = String.raw`
 import json
-import platform
-import statistics
 import sys
 import time
-import traceback
 
+# Only modules a restored snapshot already holds are imported up front: with --snapshot the
+# standard library zip is empty, as in the browser, so any other import would fail there.
 _requests = []
 
 
 def python_version():
-    return platform.python_version()
+    return "%d.%d.%d" % sys.version_info[:3]
 
 
 def load_requests(path):
@@ -71,6 +74,8 @@ def run_one(index):
     try:
         response = simulator.handle_json(_requests[index])
     except Exception:
+        import traceback
+
         return json.dumps({"exception": traceback.format_exc()})
     if not isinstance(response, str):
         return json.dumps({"exception": f"handle_json returned {type(response).__name__}, not str"})
@@ -83,6 +88,8 @@ def p95(values):
 
 
 def bench(path, iterations, warmup, pyodide_version):
+    import statistics
+
     import simulator
 
     with open(path, encoding="utf-8") as f:
@@ -102,7 +109,7 @@ def bench(path, iterations, warmup, pyodide_version):
     return json.dumps({
         "runtime": "pyodide",
         "pyodide": pyodide_version,
-        "python": platform.python_version(),
+        "python": python_version(),
         "iterations": iterations,
         "warmup": warmup,
         "times_ns": times,
@@ -125,6 +132,7 @@ function parseCli(argv) {
         warmup: { type: "string", default: "20" },
         "package-dir": { type: "string", default: path.join(REPO, PKG_NAME) },
         "pyodide-dir": { type: "string", default: path.join(REPO, "node_modules", "pyodide") },
+        snapshot: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -141,6 +149,7 @@ function parseCli(argv) {
     mode,
     packageDir: path.resolve(values["package-dir"]),
     pyodideDir: path.resolve(values["pyodide-dir"]),
+    snapshot: values.snapshot ? path.resolve(values.snapshot) : null,
   };
   if (mode === "run") {
     if (!values.requests) throw new UsageError("run needs --requests FILE");
@@ -200,11 +209,15 @@ async function startPyodide(opts) {
   // indexURL must be a local directory ending in a separator; Python output is
   // sent to stderr so that only the driver's JSON reaches stdout.
   const toStderr = (line) => process.stderr.write(`${line}\n`);
-  const pyodide = await loadPyodide({
-    indexURL: opts.pyodideDir + path.sep,
-    stdout: toStderr,
-    stderr: toStderr,
-  });
+  const settings = { indexURL: opts.pyodideDir + path.sep, stdout: toStderr, stderr: toStderr };
+  if (opts.snapshot) {
+    // As the site's worker does: restore the build's snapshot and give Pyodide an empty
+    // standard library, so an import the snapshot does not hold fails here too.
+    requireFile(opts.snapshot, "snapshot");
+    settings._loadSnapshot = new Uint8Array(fs.readFileSync(opts.snapshot));
+    settings.stdLibURL = emptyZip();
+  }
+  const pyodide = await loadPyodide(settings);
   const loadMs = performance.now() - started;
 
   const files = packageFiles(opts.packageDir);
@@ -223,6 +236,13 @@ async function startPyodide(opts) {
       `from ${opts.pyodideDir}; ${files.length} package files from ${opts.packageDir}\n`,
   );
   return { pyodide, ns };
+}
+
+// A zip with no file (its end record only), written once to the system's temporary directory.
+function emptyZip() {
+  const file = path.join(os.tmpdir(), "assurcredit-empty-stdlib.zip");
+  fs.writeFileSync(file, Buffer.from("UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==", "base64"));
+  return file;
 }
 
 function copyIntoFs(pyodide, file) {
