@@ -255,3 +255,37 @@ def test_prices_shown_are_the_engine_strings(page, site_url):
     # French format: narrow no-break thousands, comma decimals, euro sign after a no-break space.
     whole, cents = f"{total:.2f}".split(".")
     assert text.replace("\u202f", "").replace("\u00a0", " ") == f"{int(whole)},{cents} €"
+
+
+SEARCH_WORKER = "performance.getEntriesByType('resource').filter(e => e.name.includes('/workers/search.')).map(e => e.startTime)"
+
+
+def test_search_starts_after_the_engine_and_finds_pages(page, site_url):
+    """On the simulator page the theme's search worker waits for the engine, then works."""
+    open_simulator(page, site_url)
+    page.wait_for_function("window.__searchDeferred.released")
+    state = page.evaluate("window.__searchDeferred")
+    assert state["reason"] == "engine"
+    page.wait_for_function(f"({SEARCH_WORKER}).length === 1")
+    assert page.evaluate(SEARCH_WORKER)[0] >= state["at"]
+    page.fill("input.md-search__input", "franchise")
+    page.wait_for_selector(".md-search-result__item")
+    assert "Glossaire" in page.inner_text(".md-search-result")
+    assert not page.errors
+
+
+def test_search_starts_at_once_when_the_visitor_turns_to_it(page, site_url):
+    """With the engine still loading (its snapshot held back), focusing the search box starts it."""
+    held: list[Any] = []
+    page.route("**/assets/engine/snapshot-*", lambda route: held.append(route))
+    page.goto(f"{site_url}simulateur/")
+    page.wait_for_selector("#sim-compare [data-premium-total]")
+    assert page.evaluate("window.__searchDeferred.released") is False
+    page.focus("input.md-search__input")
+    page.fill("input.md-search__input", "franchise")
+    page.wait_for_selector(".md-search-result__item")
+    assert page.evaluate("window.__searchDeferred.reason") == "visitor"
+    assert page.evaluate("window.__sim?.info ?? null") is None  # the engine is still waiting
+    for route in held:
+        route.continue_()
+    page.wait_for_function(READY, timeout=60_000)
