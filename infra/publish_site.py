@@ -100,7 +100,6 @@ def plan_uploads(site_dir: str | Path = DEFAULT_SITE_DIR) -> list[Upload]:
         raise FileNotFoundError(f"{root} n'existe pas : construisez d'abord le site (make site)")
     serve = load_site_server()
     types: dict[str, str] = dict(serve.Handler.extensions_map)
-    immutable: tuple[str, ...] = tuple(serve.IMMUTABLE_PREFIXES)
 
     def content_type(key: str) -> str:
         suffix = Path(key).suffix
@@ -116,7 +115,7 @@ def plan_uploads(site_dir: str | Path = DEFAULT_SITE_DIR) -> list[Upload]:
                 relative = relative[:-3]
             key = relative
             gz = root / f"{relative}.gz"
-            cache = "public, max-age=31536000, immutable" if f"/{key}".startswith(immutable) else "no-cache"
+            cache = serve.cache_control(f"/{key}")
             yield Upload(
                 key, gz if gz.is_file() else path, content_type(key), cache, "gzip" if gz.is_file() else None
             )

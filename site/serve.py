@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -23,11 +24,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-__all__ = ["DEFAULT_DIR", "Handler", "main", "make_server", "start"]
+__all__ = ["DEFAULT_DIR", "Handler", "cache_control", "main", "make_server", "start"]
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "build" / "site"
 HOST = "127.0.0.1"
 IMMUTABLE_PREFIXES = ("/assets/pyodide/", "/assets/engine/")
+# The theme's own content-hashed files (bundle.a5f9d56c.min.js, main.57a0d79d.min.css, ...).
+HASHED_NAME = re.compile(r"\.[0-9a-f]{8,}(?:\.min)?\.(?:js|mjs|css)$")
 MIME_TYPES = {
     ".wasm": "application/wasm",
     ".mjs": "text/javascript",
@@ -61,6 +64,13 @@ def _accepts_gzip(header: str | None) -> bool:
     return False
 
 
+def cache_control(path: str) -> str:
+    """``Cache-Control`` for a URL path: a year for content-addressed files, revalidation otherwise."""
+    if path.startswith(IMMUTABLE_PREFIXES) or HASHED_NAME.search(path):
+        return "public, max-age=31536000, immutable"
+    return "no-cache"
+
+
 class Handler(SimpleHTTPRequestHandler):
     """Static files with the MIME types, caching and precompressed files the site needs."""
 
@@ -71,9 +81,7 @@ class Handler(SimpleHTTPRequestHandler):
         """Quiet: no line per request."""
 
     def end_headers(self) -> None:
-        path = self.path.split("?", 1)[0].split("#", 1)[0]
-        immutable = path.startswith(IMMUTABLE_PREFIXES)
-        self.send_header("Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache")
+        self.send_header("Cache-Control", cache_control(self.path.split("?", 1)[0].split("#", 1)[0]))
         super().end_headers()
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
@@ -105,7 +113,18 @@ class Handler(SimpleHTTPRequestHandler):
             return None
         try:
             stat = os.fstat(handle.fileno())
+            tag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}{"-gz" if encoding else ""}"'
+            if self.headers.get("If-None-Match") == tag:
+                # The browser's copy is current (revalidation of a no-cache file): no body again.
+                handle.close()
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("ETag", tag)
+                if vary:
+                    self.send_header("Vary", "Accept-Encoding")
+                self.end_headers()
+                return None
             self.send_response(HTTPStatus.OK)
+            self.send_header("ETag", tag)
             self.send_header("Content-Type", self.guess_type(logical))
             if encoding:
                 self.send_header("Content-Encoding", encoding)

@@ -155,11 +155,12 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     assert config["snapshotSize"] == snapshot.stat().st_size
     assert (built / "simulateur" / config["archiveURL"]).resolve().is_file()
     assert (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().is_file()
-    # The config also goes in the worker URL's fragment, so the worker needs no message to start.
-    assert (
-        'absolute("../assets/js/engine-worker.js") + "#" + encodeURIComponent(JSON.stringify(config))'
-        in source
-    )
+    # The config also goes in the worker URL's fragment, so the worker needs no message to start;
+    # the worker's name carries its content's hash (cached for a year) and it is the source's copy.
+    found = re.search(r'absolute\("\.\./assets/engine/(engine-worker-[0-9a-f]{16}\.js)"\) \+ "#"', source)
+    assert found
+    worker = built / "assets" / "engine" / found.group(1)
+    assert worker.read_bytes() == (ROOT / "site" / "assets" / "js" / "engine-worker.js").read_bytes()
 
 
 def test_home_links_to_the_simulator(built):
@@ -388,6 +389,26 @@ def test_server_serves_pages_and_wasm(built, serve):
         status, headers, body = _get(url + "assets/engine/test-dummy.mjs")
         assert "Content-Encoding" not in headers
         assert body == module.read_bytes()
+
+        # A revalidated page answers 304 with no body; a changed or unknown tag gets the page.
+        status, headers, _ = _get(url + "prime/", **{"Accept-Encoding": "gzip"})
+        tag = headers["ETag"]
+        with pytest.raises(urllib.error.HTTPError) as same:
+            _get(url + "prime/", **{"Accept-Encoding": "gzip", "If-None-Match": tag})
+        assert same.value.code == 304
+        assert same.value.headers["ETag"] == tag
+        assert same.value.read() == b""
+        status, headers, body = _get(
+            url + "prime/", **{"Accept-Encoding": "gzip", "If-None-Match": '"other"'}
+        )
+        assert status == 200
+        assert body
+        # The theme's content-hashed files are cached for a year; its other files are revalidated.
+        bundle = next((built / "assets" / "javascripts").glob("bundle.*.min.js"))
+        status, headers, _ = _get(url + f"assets/javascripts/{bundle.name}")
+        assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        status, headers, _ = _get(url + "assets/js/simulator.js")
+        assert headers["Cache-Control"] == "no-cache"
 
         with pytest.raises(urllib.error.HTTPError) as missing:
             _get(url + "nope/")

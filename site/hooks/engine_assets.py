@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYODIDE_DIR = ROOT / "node_modules" / "pyodide"
 CACHE_DIR = ROOT / "build" / "cache"
 TOOLS = ROOT / "site" / "tools"
+WORKER_SOURCE = ROOT / "site" / "assets" / "js" / "engine-worker.js"
 PYODIDE_FILES = (
     "pyodide.mjs",
     "pyodide.asm.mjs",
@@ -99,6 +100,10 @@ class _Build:
         self.hash = digest
         self.archive_name = f"simulator-{digest}.zip"
         self.snapshot_name = f"snapshot-{digest}.bin"
+        # The worker under a name of its content, cached for a year like the engine's files: a
+        # returning visitor's worker starts without asking the server whether it changed.
+        self.worker = WORKER_SOURCE.read_bytes()
+        self.worker_name = f"engine-worker-{hashlib.sha256(self.worker).hexdigest()[:16]}.js"
 
     def config(self, base_url: str) -> dict[str, str | int]:
         """What the worker needs to start, URLs relative to the page's base.
@@ -200,7 +205,7 @@ def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -
         "profile": DEFAULT_PROFILE,
         "invoice": DEFAULT_INVOICE,
         "cushion": DEFAULT_CUSHION,
-        "worker_url": f"{base_url}/assets/js/engine-worker.js",
+        "worker_url": f"{base_url}/assets/engine/{_build.worker_name}",
     }
     return context
 
@@ -250,6 +255,7 @@ def on_post_build(config: Any) -> None:
     archive = engine / _build.archive_name
     archive.write_bytes(_build.archive)
     shutil.copyfile(_snapshot(), engine / _build.snapshot_name)
+    (engine / _build.worker_name).write_bytes(_build.worker)
     for path in sorted(site.rglob("*")):
         if path.is_file() and path.suffix in GZIP_SUFFIXES and path.stat().st_size > 1024:
             _gzip_sibling(path)
