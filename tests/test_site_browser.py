@@ -62,8 +62,12 @@ def wait_for_totals(page: Any, expected: dict[str, str]) -> None:
 
 
 def test_first_paint_is_the_engine_result_before_pyodide(page, site_url):
-    page.route("**/assets/js/engine-worker.js", lambda route: route.abort())  # no engine at all
-    page.goto(f"{site_url}simulateur/")
+    blocked: list[str] = []
+    page.route(
+        "**/assets/engine/engine-worker-*.js",
+        lambda route: (blocked.append(route.request.url), route.abort()),
+    )
+    page.goto(f"{site_url}simulateur/")  # no engine at all: the premiums come with the page
     default = engine_assets.default_simulation()["results"]["compare"]
     assert premiums(page) == {f["formula"]: f["premium"]["total"] for f in default["formulas"]}
     assert default == cli({"op": "compare", "profile": engine_assets.DEFAULT_PROFILE, "options": {}})
@@ -71,6 +75,8 @@ def test_first_paint_is_the_engine_result_before_pyodide(page, site_url):
     # The form is usable while the engine loads.
     page.fill("#f-profile-turnover", "900000")
     assert page.input_value("#f-profile-turnover") == "900000"
+    page.wait_for_load_state("load")  # the inline script asked for the worker long before
+    assert len(blocked) == 1
 
 
 def test_engine_loads_from_the_snapshot(page, site_url):
