@@ -7,7 +7,7 @@ PORT ?= 8000
 API_PORT ?= 8001
 STACK ?= assurcredit-dev
 
-.PHONY: test lint chromium bench bench-site clean site demo package publish
+.PHONY: test lint chromium bench bench-site clean site demo mails package publish
 
 test: $(STAMP) node_modules/.installed chromium lint
 	NO_MKDOCS_2_WARNING=1 $(PY) -m pytest
@@ -46,6 +46,10 @@ site: $(STAMP) node_modules/.installed
 # Local AWS (moto server on 127.0.0.1), the API under `chalice local`, and the site pointing at it.
 demo: site
 	$(PY) -m infra.local_stack --app-dir api --port $(API_PORT) --site-dir build/site --site-port $(PORT)
+
+# The e-mails the running `make demo` has sent (moto's SES), as a mailbox; TO=address to filter.
+mails: $(STAMP)
+	$(PY) -m infra.mails $(if $(TO),--to $(TO))
 
 # Deployment (see infra/README.md): CloudFormation from Chalice merged with infra/template.yaml.
 package: $(STAMP)

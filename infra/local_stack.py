@@ -48,6 +48,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Literal
 
+from infra.mails import STATE_FILE
 from infra.publish_site import SITE_CONFIG_KEY, load_site_server, site_config
 from infra.resources import (
     DEFAULT_REGION,
@@ -422,9 +423,24 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.env_file).write_text(
                 "".join(f"{k}={v}\n" for k, v in sorted(stack.env.items())), encoding="utf-8"
             )
+        # Where `make mails` (infra/mails.py) finds this demo; removed when it stops.
+        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        STATE_FILE.write_text(
+            json.dumps(
+                {
+                    "aws_endpoint_url": stack.aws_endpoint_url,
+                    "api_url": stack.api_url,
+                    "site_url": stack.site_url,
+                }
+            ),
+            encoding="utf-8",
+        )
         print(f"AWS (moto): {stack.aws_endpoint_url}")
         print(f"JWKS_URL: {stack.jwks_url}")
-        print(f"Courriels envoyés (moto, section ses > Message) : {mails_url_of(stack.aws_endpoint_url)}")
+        print(
+            "Courriels envoyés : make mails (ou python -m infra.mails) ; "
+            f"brut : {mails_url_of(stack.aws_endpoint_url)}"
+        )
         print(f"issuer: {stack.issuer}")
         print("Comptes de démonstration (mots de passe générés à chaque lancement) :")
         for account in stack.accounts:
@@ -443,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        STATE_FILE.unlink(missing_ok=True)
         stack.stop()
 
 

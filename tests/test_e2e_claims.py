@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -24,7 +27,7 @@ import pytest
 
 import simulator
 
-from .browser import require_browser
+from .browser import ROOT, require_browser
 from .test_e2e_stack import (
     PASSWORD,
     PROFILE,
@@ -360,6 +363,33 @@ def test_journey_from_the_simulator_to_the_indemnity(browser, site, stack):
     status_code, _, body = call(stack, "GET", f"claims/{claim_id}", token=token)
     assert status_code == 200
     assert json.loads(body)["indemnity"] == shown
+
+    # Each step reached the owner by e-mail (moto's SES), readable with `make mails`.
+    from infra.mails import fetch_mails
+
+    mails = fetch_mails(stack.aws_endpoint_url, to=email)
+    subjects = [m.subject for m in mails]
+    assert f"Limite de crédit accordée : {GOOD_NAME}" in subjects
+    assert f"Limite de crédit accordée : {BUYER_NAME}" in subjects  # the staff decision
+    assert f"Alerte de surveillance : {BUYER_NAME}" in subjects
+    assert [s for s in subjects if s.endswith(f"({claim_id})")] == [
+        f"Déclaration enregistrée : recouvrement en cours ({claim_id})",
+        f"Sinistre constitué ({claim_id})",
+        f"Indemnité réglée ({claim_id})",
+    ]
+    indemnity_mail = next(m for m in mails if m.subject == f"Indemnité réglée ({claim_id})")
+    euros = f"{Decimal(shown):,.2f}".replace(",", " ").replace(".", ",")
+    assert f"Indemnité : {euros} €" in indemnity_mail.body
+    assert all("FR76" not in m.body.replace(" ", "") for m in mails)
+    listed = subprocess.run(
+        [sys.executable, "-m", "infra.mails", "--endpoint", stack.aws_endpoint_url, "--to", email],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    assert f"Objet : Indemnité réglée ({claim_id})" in listed
+    assert f"--- courriel 1 sur {len(mails)}" in listed
 
     assert not errors
     hosts = {urlparse(url).hostname for url in seen if not url.startswith(("data:", "blob:", "about:"))}

@@ -688,3 +688,17 @@ def test_api_policy_allows_every_aws_call_the_app_makes(template):
         actions = _ACTIONS_OF_CALL.get((service, method)) or ("".join(w.title() for w in method.split("_")),)
         missing += [f"{service}:{a}" for a in actions if f"{service}:{a}" not in allowed]
     assert missing == []
+
+
+def test_mails_tool_finds_the_running_demo_or_says_why(tmp_path, monkeypatch, capsys):
+    from infra import local_stack, mails
+
+    state = tmp_path / "local-stack.json"
+    monkeypatch.setattr(mails, "STATE_FILE", state)
+    with pytest.raises(SystemExit) as none:
+        mails.main([])
+    assert "make demo" in str(none.value)
+    port = local_stack.free_port()
+    state.write_text(json.dumps({"aws_endpoint_url": f"http://127.0.0.1:{port}"}))
+    assert mails.main([]) == 1  # the demo's moto is gone
+    assert f"127.0.0.1:{port}" in capsys.readouterr().err

@@ -8,6 +8,7 @@ anything that looks like an IBAN is masked anyway.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from decimal import Decimal
@@ -76,6 +77,15 @@ def _mask_iban(text: str) -> str:
     return _IBAN.sub("[IBAN masqué]", text)
 
 
+def _date(value: Any) -> str:
+    """``2026-11-26`` -> ``26/11/2026`` (other text unchanged)."""
+    text = str(value)
+    try:
+        return dt.date.fromisoformat(text).strftime("%d/%m/%Y")
+    except ValueError:
+        return text
+
+
 def _euros(value: Any) -> str:
     amount = Decimal(str(value)).quantize(Decimal("0.01"))
     return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"
@@ -92,7 +102,7 @@ def limit_decided(
         f"Limite de crédit {label} pour votre client {buyer_name} (contrat {policy_id}).",
     ]
     if kind != "refused":
-        lines.append(f"Montant : {_euros(amount)}, pour les livraisons à partir du {effective_from}.")
+        lines.append(f"Montant : {_euros(amount)}, pour les livraisons à partir du {_date(effective_from)}.")
     if reason:
         lines.append(f"Motif : {reason}")
     return send(
@@ -124,7 +134,7 @@ def claim_step(claim: ClaimRecord) -> bool:
     ]
     if action == "recovery" and claim.recoveries:
         last = claim.recoveries[-1]
-        lines.append(f"Montant encaissé : {_euros(last['amount'])} le {last['date']}.")
+        lines.append(f"Montant encaissé : {_euros(last['amount'])} le {_date(last['date'])}.")
         if last.get("after_indemnity"):
             lines.append(f"Votre part : {_euros(last['owner_share'])}.")
     if claim.status == "indemnified" and claim.indemnity is not None and action == "indemnified":
@@ -134,6 +144,6 @@ def claim_step(claim: ClaimRecord) -> bool:
     if action == "collection_started":
         deadline = claim.assessment.get("timeline", {}).get("claim_established")
         if deadline:
-            lines.append(f"Sans paiement, le sinistre sera constitué le {deadline} au plus tard.")
+            lines.append(f"Sans paiement, le sinistre sera constitué le {_date(deadline)} au plus tard.")
     kind = "indemnity" if action == "indemnified" else "claim_step"
     return send(_owner_email(claim.policy_id), f"{title} ({claim.claim_id})", "\n".join(lines), kind)
