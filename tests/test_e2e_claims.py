@@ -40,6 +40,7 @@ from .test_e2e_stack import (
     fill_subscription,
     log_in,
     new_email,
+    recording_page,
     subscription,
 )
 
@@ -120,10 +121,7 @@ def subscribe(stack: Any) -> tuple[str, dict[str, Any]]:
 
 def signed_in(browser: Any, site: str, email: str, password: str, errors: list[str], seen: list[str]) -> Any:
     """A new context logged in through the log-in page (the session lives in this tab only)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    context.on("request", lambda request: seen.append(request.url))
-    page = context.new_page()
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page = recording_page(browser, errors, seen)
     page.goto(f"{site}connexion/")
     page.wait_for_selector("#login-form", state="visible")
     page.fill("#login-email", email)
@@ -162,16 +160,21 @@ def record_insolvency(desk: Any, identifier: str, day: dt.date) -> None:
     desk.wait_for_selector("#event-form-status[data-kind=success]")
 
 
-def declare(page: Any, site: str, buyer: str, number: str, day: dt.date, amount: str) -> str:
-    """Declare an unpaid invoice on "Mes impayés et sinistres"; the claim's id."""
-    page.goto(f"{site}espace-sinistres/")
-    page.wait_for_selector("#declare-form", state="visible")
+def send_declaration(page: Any, buyer: str, number: str, day: dt.date, amount: str) -> None:
+    """Fill the declaration form (an invoice of ``day``, due 30 days later) and send it."""
     page.select_option("#d-buyer", label=buyer)
     page.fill("#d-number", number)
     page.fill("#d-invoice-date", day.isoformat())
     page.fill("#d-due-date", (day + dt.timedelta(days=30)).isoformat())
     page.fill("#d-amount", amount)
     page.click("#declare-form button[type=submit]")
+
+
+def declare(page: Any, site: str, buyer: str, number: str, day: dt.date, amount: str) -> str:
+    """Declare an unpaid invoice on "Mes impayés et sinistres"; the claim's id."""
+    page.goto(f"{site}espace-sinistres/")
+    page.wait_for_selector("#declare-form", state="visible")
+    send_declaration(page, buyer, number, day, amount)
     page.wait_for_selector("#declare-result", state="visible")
     page.wait_for_function("document.activeElement?.id === 'declare-result-title'")
     claim = page.locator("#claims-list [data-claim]", has_text=number)
@@ -207,10 +210,8 @@ def test_journey_from_the_simulator_to_the_indemnity(browser, site, stack):
     staff = next(a for a in stack.accounts if a["role"] == "staff")
     errors: list[str] = []
     seen: list[str] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    context.on("request", lambda request: seen.append(request.url))
-    owner = context.new_page()
-    owner.on("pageerror", lambda error: errors.append(str(error)))
+    owner = recording_page(browser, errors, seen)
+    context = owner.context
 
     # Simulate: the key client is named, and "si ce client ne paie pas" gets the invoice to come.
     owner.goto(f"{site}simulateur/")
@@ -414,29 +415,19 @@ MARTIN = "552100554"  # grade 4: referred above the automatic cap of 50,000 EUR
 MARTIN_NAME = "Transports Martin et Fils"
 
 
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-
-
-def french(day: dt.date) -> str:
-    """A date as the pages write it (Intl, fr-FR, long month)."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
 def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, site, stack):
     """What staff do besides a plain approval, and what the owner then reads in their space."""
+
+    def french(day: dt.date) -> str:
+        """A date as the pages write it: the browser's own French long format."""
+        return str(
+            desk.evaluate(
+                "d => new Intl.DateTimeFormat('fr-FR', {day: 'numeric', month: 'long', year: 'numeric', "
+                "timeZone: 'UTC'}).format(new Date(d + 'T12:00:00Z'))",
+                day.isoformat(),
+            )
+        )
+
     email, policy = subscribe(stack)
     pid = policy["policy_id"]
     today = dt.date.fromisoformat(policy["start_date"])
@@ -520,12 +511,7 @@ def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, si
     # No judgment yet and the invoice not due: refused at once, the reason next to the due date.
     owner.goto(f"{site}espace-sinistres/")
     owner.wait_for_selector("#declare-form", state="visible")
-    owner.select_option("#d-buyer", label=MARTIN_NAME)
-    owner.fill("#d-number", "F-2026-100")
-    owner.fill("#d-invoice-date", today.isoformat())
-    owner.fill("#d-due-date", (today + dt.timedelta(days=30)).isoformat())
-    owner.fill("#d-amount", "1500")
-    owner.click("#declare-form button[type=submit]")
+    send_declaration(owner, MARTIN_NAME, "F-2026-100", today, "1500")
     owner.wait_for_function("document.activeElement?.id === 'd-due-date'")
     assert owner.inner_text("[data-error-for=due_date]") == "Échéance non dépassée."
     assert owner.get_attribute("#d-due-date", "aria-invalid") == "true"
@@ -537,12 +523,7 @@ def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, si
     refused = declare(owner, site, MARTIN_NAME, "F-2026-102", today, "2500")
     settled = declare(owner, site, MARTIN_NAME, "F-2026-103", today, "3000")
     # The same invoice twice: refused, the reason under the invoice number, nothing recorded.
-    owner.select_option("#d-buyer", label=MARTIN_NAME)
-    owner.fill("#d-number", "F-2026-101")
-    owner.fill("#d-invoice-date", today.isoformat())
-    owner.fill("#d-due-date", (today + dt.timedelta(days=30)).isoformat())
-    owner.fill("#d-amount", "4000")
-    owner.click("#declare-form button[type=submit]")
+    send_declaration(owner, MARTIN_NAME, "F-2026-101", today, "4000")
     owner.wait_for_function("document.activeElement?.id === 'd-number'")
     assert owner.inner_text("[data-error-for=invoice_number]") == "Facture déjà déclarée sur ce contrat."
     assert paid in owner.inner_text("#declare-status")

@@ -337,13 +337,20 @@ def compare(profile: dict[str, Any]) -> dict[str, Any]:
     return answer["result"]
 
 
-def test_browser_journey_from_simulation_to_attestation(browser, site, stack):
+def recording_page(browser: Any, errors: list[str], seen: list[str]) -> Any:
+    """A French desktop page in its own context; its requests go to ``seen``, its script errors to ``errors``."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    seen: list[str] = []
-    errors: list[str] = []
     context.on("request", lambda request: seen.append(request.url))
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
+    return page
+
+
+def test_browser_journey_from_simulation_to_attestation(browser, site, stack):
+    seen: list[str] = []
+    errors: list[str] = []
+    page = recording_page(browser, errors, seen)
+    context = page.context
 
     # Simulate, then ask for a quote on the recommended formula.
     page.goto(f"{site}simulateur/")
