@@ -419,12 +419,10 @@ def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, si
     """What staff do besides a plain approval, and what the owner then reads in their space."""
 
     def french(day: dt.date) -> str:
-        """A date as the pages write it: the browser's own French long format."""
+        """A date as the pages write it (the site's own formatter, e.g. 1er décembre 2026)."""
         return str(
             desk.evaluate(
-                "d => new Intl.DateTimeFormat('fr-FR', {day: 'numeric', month: 'long', year: 'numeric', "
-                "timeZone: 'UTC'}).format(new Date(d + 'T12:00:00Z'))",
-                day.isoformat(),
+                f"async d => (await import('{site}assets/js/service.js')).frenchDate(d)", day.isoformat()
             )
         )
 

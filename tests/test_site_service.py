@@ -157,3 +157,18 @@ def test_simulator_keeps_the_chosen_formula_for_the_quote_page(page, site_url):
     assert stored["formula"] == "selection"
     assert "profile.turnover=640000" in stored["back"]
     assert not page.errors
+
+
+def test_dates_in_the_pages_match_the_build_time_format(page, site_url):
+    """The pages' date formatter writes what the build-time pages write (``1er`` for the first)."""
+    sys.path.insert(0, str(ROOT / "site" / "hooks"))
+    try:
+        from tariff_pages import fr_date
+    finally:
+        sys.path.pop(0)
+    page.goto(site_url)
+    for day in ("2026-12-01", "2026-12-26", "2027-03-01", "2026-02-28"):
+        shown = page.evaluate(
+            f"async d => (await import('{site_url}assets/js/service.js')).frenchDate(d)", day
+        )
+        assert shown == fr_date(day), day

@@ -190,11 +190,17 @@ export function setPath(obj, path, value) {
 
 const LONG_DATE = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "long", year: "numeric", timeZone: "Europe/Paris" });
 
-/** ``2026-12-26T14:39:07Z`` or ``2026-12-26`` -> ``26 décembre 2026`` (Paris time for instants). */
+/**
+ * ``2026-12-26T14:39:07Z`` or ``2026-12-26`` -> ``26 décembre 2026`` (Paris time for instants);
+ * the first of a month is written ``1er``, as on the pages rendered at build time.
+ */
 export function frenchDate(text) {
   if (!text) return "—";
   const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T12:00:00Z`) : new Date(text);
-  return Number.isNaN(date.getTime()) ? String(text) : LONG_DATE.format(date);
+  if (Number.isNaN(date.getTime())) return String(text);
+  return LONG_DATE.formatToParts(date)
+    .map((part) => (part.type === "day" && part.value === "1" ? "1er" : part.value))
+    .join("");
 }
 
 /** Today in Paris, ``YYYY-MM-DD`` (the API's "today" for start dates), plus ``days``. */
