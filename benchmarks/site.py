@@ -282,7 +282,9 @@ class Transfer:
     headers: int
     start_ms: float | None  # from navigation start
     end_ms: float | None
-    note: str = ""  # "cache": served from Chromium's cache; "*": size of the served file (see below)
+    note: str = (
+        ""  # "cache": from Chromium's cache; "304": revalidated, no body; "*": size of the served file
+    )
 
 
 @dataclass
@@ -372,6 +374,11 @@ def gz_size(file: Path) -> int:
     return len(gzip.compress(file.read_bytes(), compresslevel=9, mtime=0))
 
 
+# Paths answered 304 Not Modified by the benchmark's server, oldest first (filled by `serving`):
+# Chromium reports a revalidated response with the size of the body it already had.
+NOT_MODIFIED: list[str] = []
+
+
 def transfer(request: Any, base: str, root: Path, origin: float) -> Transfer:
     sizes = request.sizes()
     timing = request.timing
@@ -385,6 +392,9 @@ def transfer(request: Any, base: str, root: Path, origin: float) -> Transfer:
     note = ""
     if body < 0:  # from Chromium's cache: nothing received, the headers size is subtracted from 0
         body, note = 0, "cache"
+    elif local and f"/{path}" in NOT_MODIFIED:
+        NOT_MODIFIED.remove(f"/{path}")
+        body, note = 0, "304"
     elif body == 0 and local and (file := served_file(root, path)) is not None and file.stat().st_size:
         body, note = sent_size(file), "*"  # a dedicated worker's own script is reported with no size
     return Transfer(
@@ -459,6 +469,15 @@ def serving(root: Path) -> Iterator[str]:
         sys.path.pop(0)
     server, url = serve.start(root)
     report = server.handle_error
+    handler = server.RequestHandlerClass
+    sent = handler.send_response
+
+    def send_response(self: Any, code: int, message: str | None = None) -> None:
+        if code == 304:
+            NOT_MODIFIED.append(self.path.split("?", 1)[0].split("#", 1)[0])
+        sent(self, code, message)
+
+    handler.send_response = send_response  # type: ignore[method-assign]
 
     def quiet(request: Any, client_address: Any) -> None:
         # A browser closed in the middle of a download resets its connection: not worth a traceback.
@@ -478,6 +497,7 @@ def serving(root: Path) -> Iterator[str]:
 
 def load_page(page: Any, base: str, path: str, root: Path, paint_only: bool = False) -> Load:
     """Open ``path`` and wait until its engine is ready (or, ``paint_only``, its first premium painted)."""
+    NOT_MODIFIED.clear()
     kind = "baseline" if path.startswith(BENCH_DIR) else "simulator"
     load = Load(kind)
     finished: list[Any] = []
@@ -1085,7 +1105,7 @@ def print_bytes(res: Results, root: Path) -> dict[str, dict[str, int]]:
         "python_stdlib.zip fetched by the page's worker although it restores from the snapshot: "
         + (f"yes ({stdlib[0].body:,} B on the wire)" if stdlib else "no")
     )
-    warm_wire = [t for t in warm.transfers if t.body and t.note != "cache"] if warm else []
+    warm_wire = [t for t in warm.transfers if t.body and t.note not in ("cache", "304")] if warm else []
     if warm_wire:
         print(
             f"warm: {len(warm_wire)} responses still carry a body ({sum(t.body for t in warm_wire):,} B): "
