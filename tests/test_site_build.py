@@ -138,6 +138,11 @@ def test_every_page_says_the_tariff_is_illustrative(built):
 def test_simulator_page_uses_its_template(built):
     source = (built / "simulateur" / "index.html").read_text("utf-8")
     assert "<title>Simulateur - " in source
+    # The what-if says what it assumes about the key clients' limits, and what holds until granted.
+    note = re.search(r'<p class="sim-hint" id="sim-whatif-note">(.*?)</p>', source, re.S)
+    assert note
+    assert "limite de crédit" in note.group(1)
+    assert "seuil de garantie automatique" in note.group(1)
 
 
 def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
