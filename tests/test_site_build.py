@@ -166,6 +166,7 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     assert found
     worker = built / "assets" / "engine" / found.group(1)
     assert worker.read_bytes() == (ROOT / "site" / "assets" / "js" / "engine-worker.js").read_bytes()
+    assert not (built / "assets" / "js" / "engine-worker.js").exists()  # only the hashed copy is published
 
 
 def test_home_links_to_the_simulator(built):

@@ -256,6 +256,8 @@ def on_post_build(config: Any) -> None:
     archive.write_bytes(_build.archive)
     shutil.copyfile(_snapshot(), engine / _build.snapshot_name)
     (engine / _build.worker_name).write_bytes(_build.worker)
+    # Published only under its hashed name: the copy that came with site/assets is never loaded.
+    (site / "assets" / "js" / WORKER_SOURCE.name).unlink(missing_ok=True)
     for path in sorted(site.rglob("*")):
         if path.is_file() and path.suffix in GZIP_SUFFIXES and path.stat().st_size > 1024:
             _gzip_sibling(path)
