@@ -169,6 +169,21 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     assert not (built / "assets" / "js" / "engine-worker.js").exists()  # only the hashed copy is published
 
 
+def test_own_stylesheets_are_published_under_their_content_hash(built):
+    """Every page links the hashed copies (cached a year by serve.py); the plain names are gone."""
+    serve = _load_module("site_serve_css", ROOT / "site" / "serve.py")
+    for name in ("site", "simulator", "service"):
+        source = (ROOT / "site" / "assets" / "css" / f"{name}.css").read_bytes()
+        (hashed,) = (built / "assets" / "css").glob(f"{name}.*.css")
+        assert hashed.read_bytes() == source
+        assert not (built / "assets" / "css" / f"{name}.css").exists()
+        assert serve.cache_control(f"/assets/css/{hashed.name}") == "public, max-age=31536000, immutable"
+        for page in ("index.html", "simulateur/index.html", "gestion/index.html"):
+            text = (built / page).read_text("utf-8")
+            assert f"assets/css/{hashed.name}" in text, page
+            assert f"assets/css/{name}.css" not in text, page
+
+
 def test_home_links_to_the_simulator(built):
     source = (built / "index.html").read_text("utf-8")
     assert re.search(r'<a [^>]*href="simulateur/"', source)
