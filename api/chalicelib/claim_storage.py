@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from . import config
-from .storage import Page, _client_error, _code, _json, _query, _s, iso, parse_iso
+from .storage import Page, _client_error, _code, _failed_conditions, _json, _query, _s, iso, parse_iso
 
 __all__ = [
     "ClaimRecord",
@@ -232,10 +232,8 @@ class DynamoClaimStore:
                 ]
             )
         except client_error as exc:
-            if _code(exc) != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            if reasons[1:2] != ["ConditionalCheckFailed"]:
+            failed = _failed_conditions(exc)
+            if failed is None or 1 not in failed:
                 raise
             item = config.client("dynamodb").get_item(
                 TableName=self.table, Key={"claim_id": _s(marker)}, ConsistentRead=True
@@ -317,6 +315,7 @@ class DynamoClaimStore:
         settlement = changes["settlement"]
         paid_before = before.paid
         cover, deductible = self._buyer_attrs(claim.buyer_id)
+        first = before.settlements == 0 and paid_before == 0  # no counter yet for this policy year
         counter = {
             "TableName": self.years_table,
             "Key": self._year_key(claim.policy_id, claim.policy_year),
@@ -326,7 +325,7 @@ class DynamoClaimStore:
             # moves even when an indemnity is zero but used some of the limit or deductible).
             "ConditionExpression": (
                 "attribute_not_exists(paid)"
-                if before.settlements == 0 and paid_before == 0
+                if first
                 else "paid = :before AND claims_paid = :count AND paid <= :room"
             ),
             "ExpressionAttributeNames": {"#cov": cover, "#ded": deductible},
@@ -339,7 +338,7 @@ class DynamoClaimStore:
                 ":ded": {"N": str(settlement["deductible_applied"])},
             },
         }
-        if "paid = :before" in counter["ConditionExpression"]:
+        if not first:
             counter["ExpressionAttributeValues"].update(
                 {
                     ":before": {"N": str(paid_before)},
@@ -355,12 +354,12 @@ class DynamoClaimStore:
                 TransactItems=[{"Update": self._update(claim, changes, entry)}, {"Update": counter}]
             )
         except client_error as exc:
-            if _code(exc) != "TransactionCanceledException":
+            failed = _failed_conditions(exc)
+            if failed is None:
                 raise
-            reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            if reasons[:1] == ["ConditionalCheckFailed"]:
+            if 0 in failed:
                 raise StaleClaim(claim.claim_id) from None
-            if reasons[1:2] == ["ConditionalCheckFailed"]:
+            if 1 in failed:
                 raise CounterMoved(claim.policy_id) from None
             raise
 

@@ -17,7 +17,18 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from . import config
-from .storage import Page, _client_error, _code, _decode_cursor, _encode_cursor, _json, _s, iso, parse_iso
+from .storage import (
+    Page,
+    _client_error,
+    _code,
+    _decode_cursor,
+    _encode_cursor,
+    _failed_conditions,
+    _json,
+    _s,
+    iso,
+    parse_iso,
+)
 
 __all__ = [
     "AlertRecord",
@@ -381,12 +392,12 @@ class DynamoLimitRequestStore:
                 TransactItems=[{kind: first}, {"Update": self.buyers.step_update(buyer, step)}]
             )
         except client_error as exc:
-            if _code(exc) != "TransactionCanceledException":
+            failed = _failed_conditions(exc)
+            if failed is None:
                 raise
-            reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            if reasons[:1] == ["ConditionalCheckFailed"]:
+            if 0 in failed:
                 raise RequestAlreadyDecided(buyer.buyer_id) from None
-            if reasons[1:2] == ["ConditionalCheckFailed"]:
+            if 1 in failed:
                 raise StaleBuyer(buyer.buyer_id) from None
             raise
 

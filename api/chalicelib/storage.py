@@ -270,6 +270,14 @@ def _code(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
+def _failed_conditions(exc: Exception) -> set[int] | None:
+    """Positions of the items whose condition failed in a cancelled transaction; None for any other error."""
+    if _code(exc) != "TransactionCanceledException":
+        return None
+    reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
+    return {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
+
+
 def _client_error() -> type[Exception]:
     from botocore.exceptions import ClientError
 
@@ -441,12 +449,12 @@ class DynamoPolicyStore:
                 ]
             )
         except client_error as exc:
-            if _code(exc) != "TransactionCanceledException":
+            failed = _failed_conditions(exc)
+            if failed is None:
                 raise
-            reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            if reasons[:1] == ["ConditionalCheckFailed"]:
+            if 0 in failed:
                 raise PolicyNumberTaken(policy.policy_id) from None
-            if reasons[1:2] == ["ConditionalCheckFailed"]:
+            if 1 in failed:
                 raise QuoteNotRequested(policy.quote_id) from None
             raise
 
