@@ -48,7 +48,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any, Literal
 
-from infra.mails import STATE_FILE
+from infra.mails import STATE_FILE, mails_url_of
 from infra.publish_site import SITE_CONFIG_KEY, load_site_server, site_config
 from infra.resources import (
     DEFAULT_REGION,
@@ -93,11 +93,6 @@ def free_port() -> int:
 def jwks_url_of(endpoint_url: str, user_pool_id: str) -> str:
     """Where moto server publishes the signing keys of a user pool (same path as Cognito)."""
     return f"{endpoint_url.rstrip('/')}/{user_pool_id}/.well-known/jwks.json"
-
-
-def mails_url_of(endpoint_url: str) -> str:
-    """Where moto shows the e-mails sent through SES (``ses`` > ``Message``: source, destinations, subject, body)."""
-    return f"{endpoint_url.rstrip('/')}/moto-api/data.json"
 
 
 def issuer_of(region: str, user_pool_id: str) -> str:

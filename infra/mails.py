@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STATE_FILE", "Mail", "fetch_mails", "format_mail", "main"]
+__all__ = ["STATE_FILE", "Mail", "fetch_mails", "format_mail", "mails_url_of", "main"]
 
 STATE_FILE = Path(__file__).resolve().parents[1] / "build" / "local-stack.json"
 
@@ -37,10 +37,16 @@ class Mail:
     body: str
 
 
+def mails_url_of(endpoint_url: str) -> str:
+    """Where moto shows the e-mails sent through SES (``ses`` > ``Message``: source, destinations, subject, body)."""
+    return f"{endpoint_url.rstrip('/')}/moto-api/data.json"
+
+
 def fetch_mails(endpoint_url: str, to: str | None = None) -> list[Mail]:
     """Messages moto's SES received, in the order sent; only those to ``to`` if given."""
-    url = f"{endpoint_url.rstrip('/')}/moto-api/data.json"
-    with urllib.request.urlopen(url, timeout=10) as response:  # 127.0.0.1: the local stack only
+    with urllib.request.urlopen(
+        mails_url_of(endpoint_url), timeout=10
+    ) as response:  # 127.0.0.1: the local stack only
         data: dict[str, Any] = json.load(response)
     mails = []
     for item in data.get("ses", {}).get("Message", []):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import html
-import importlib.util
 import json
 import re
 import signal
@@ -23,7 +22,8 @@ import pytest
 
 from simulator import load_tariff
 
-ROOT = Path(__file__).resolve().parents[1]
+from .browser import ROOT, load_module
+
 # Files of the simulator page, written in parallel: mkdocs.yml refers to them.
 THEIRS = (ROOT / "site" / "hooks" / "engine_assets.py", ROOT / "site" / "overrides" / "simulator.html")
 PAGES = (
@@ -37,15 +37,6 @@ PAGES = (
 )
 NBSP, NNBSP = "\u00a0", "\u202f"
 TARIFF = load_tariff()
-
-
-def _load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +162,7 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
 
 def test_own_stylesheets_are_published_under_their_content_hash(built):
     """Every page links the hashed copies (cached a year by serve.py); the plain names are gone."""
-    serve = _load_module("site_serve_css", ROOT / "site" / "serve.py")
+    serve = load_module("site_serve_css", ROOT / "site" / "serve.py")
     for name in ("site", "simulator", "service"):
         source = (ROOT / "site" / "assets" / "css" / f"{name}.css").read_bytes()
         (hashed,) = (built / "assets" / "css").glob(f"{name}.*.css")
@@ -355,7 +346,7 @@ def test_external_reference_check_catches_offenders():
 
 
 def test_french_number_filters():
-    hook = _load_module("tariff_pages_hook", ROOT / "site" / "hooks" / "tariff_pages.py")
+    hook = load_module("tariff_pages_hook", ROOT / "site" / "hooks" / "tariff_pages.py")
     assert hook.fr_num(Decimal("12345.5")) == f"12{NNBSP}345,5"
     assert hook.fr_num(-1234567) == f"-1{NNBSP}234{NNBSP}567"
     assert hook.euros(Decimal("950.00")) == f"950{NBSP}€"
@@ -374,7 +365,7 @@ def test_french_number_filters():
 
 @pytest.fixture(scope="module")
 def serve():
-    return _load_module("site_serve", ROOT / "site" / "serve.py")
+    return load_module("site_serve", ROOT / "site" / "serve.py")
 
 
 def _get(url: str, **headers: str):

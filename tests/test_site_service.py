@@ -9,7 +9,6 @@ real API is in ``test_e2e_stack.py``.
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import re
 import sys
@@ -21,7 +20,7 @@ import pytest
 
 import simulator
 
-from .browser import AXE, ROOT
+from .browser import AXE, ROOT, load_module
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 from engine_assets import DEFAULT_PROFILE
@@ -33,14 +32,7 @@ READY = "window.__sim && window.__sim.info"
 
 
 def _hook() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "openapi_page_hook", ROOT / "site" / "hooks" / "openapi_page.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("openapi_page_hook", ROOT / "site" / "hooks" / "openapi_page.py")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .claims_helpers import GOOD, POOR, add_buyer, declaration, move_clock, owner_of
+from .claims_helpers import GOOD, POOR, add_buyer, declaration, insured_with_limit, owner_of
 from .conftest import IBAN, IBAN_SPACED, REGION, body_of
 
 SENDER = "notifications@assurcredit.test"
@@ -49,14 +49,7 @@ def _to_owner(message: Any) -> None:
 def setup(
     client: Any, tokens: Any, aws: dict[str, str], policy: dict[str, Any], monkeypatch: Any, mails: Any
 ) -> dict[str, Any]:
-    owner = owner_of(client, tokens, aws, policy)
-    pid = policy["policy_id"]
-    add_buyer(client, pid, owner)
-    granted = client.post(f"/policies/{pid}/buyers/{GOOD}/limit-requests", {"amount": 20000}, token=owner)
-    assert body_of(granted)["status"] == "approved"
-    start = dt.date.fromisoformat(policy["start_date"])
-    move_clock(monkeypatch, start + dt.timedelta(days=60))
-    return {"pid": pid, "owner": owner, "staff": tokens("staff"), "start": start}
+    return insured_with_limit(client, tokens, aws, policy, monkeypatch)
 
 
 def test_a_claim_step_sends_one_mail_to_the_owner_without_iban(
