@@ -143,9 +143,9 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     early = source.index("window.__simEarly")
     assert source.index('id="sim-boot"') < early < source.index("</body>")
     assert source.index('id="sim-compare"') < early
-    found = re.search(r"var config = (\{.*?\});", source)
+    found = re.search(r'<script type="application/json" id="sim-boot">(.*?)</script>', source, re.S)
     assert found
-    config = json.loads(found.group(1))
+    config = json.loads(found.group(1))["config"]
     snapshot = (built / "simulateur" / config["snapshotURL"]).resolve()
     assert snapshot.is_file()
     assert config["snapshotSize"] == snapshot.stat().st_size

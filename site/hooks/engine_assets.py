@@ -200,7 +200,6 @@ def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -
             ensure_ascii=False,
             separators=(",", ":"),
         ).replace("</", "<\\/"),
-        "config": json.dumps(_build.config(base_url), separators=(",", ":")).replace("</", "<\\/"),
         "form": _form_context(),
         "profile": DEFAULT_PROFILE,
         "invoice": DEFAULT_INVOICE,
