@@ -308,20 +308,10 @@ def start_stack(
         output: IO[Any] = log if log is not None else tempfile.TemporaryFile()  # noqa: SIM115 - closed on stop
         if log is None:
             stops.append(output.close)
+        serving = ["--stage", STAGE, "--host", HOST, "--port", str(port)]
         if autoreload:
             # The chalice CLI reloads on code changes, but answers gateway errors its own way.
-            command = [
-                sys.executable,
-                "-c",
-                _CHALICE,
-                "local",
-                "--stage",
-                STAGE,
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-            ]
+            command = [sys.executable, "-c", _CHALICE, "local", *serving]
         else:
             # chalice local with the template's gateway responses (infra/local_api.py).
             command = [
@@ -330,12 +320,7 @@ def start_stack(
                 "infra.local_api",
                 "--app-dir",
                 str(Path(app_dir).resolve()),
-                "--stage",
-                STAGE,
-                "--host",
-                HOST,
-                "--port",
-                str(port),
+                *serving,
             ]
         process = subprocess.Popen(
             command,
