@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
@@ -51,6 +53,9 @@ GOOD_NAME = "Boulangerie Industrielle du Rhône"
 INSURED_SIREN = "443 061 841"
 INVOICE = {"amount": "6000", "vat_included": False, "extension_days": 0}
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+DOCUMENTS_LIST = re.compile(r".*/claims/[^/]+/documents$")
 
 
 def paris_today() -> dt.date:
@@ -182,18 +187,43 @@ def declare(page: Any, site: str, buyer: str, number: str, day: dt.date, amount:
     return str(claim.get_attribute("data-claim"))
 
 
-def send_file(page: Any, claim_id: str, name: str, mime: str, data: bytes) -> Any:
-    """Upload a file on the claim's card (presigned POST to S3, then confirm); its status line."""
+def pick_and_send(page: Any, claim_id: str, name: str, mime: str, data: bytes) -> None:
+    """Choose a file on the claim's card and press its send button."""
     form = page.locator(f"#claims-list form[data-upload='{claim_id}']")
     form.locator("input[type=file]").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
     form.locator("button[type=submit]").click()
-    box = form.locator("[data-upload-status]")
+
+
+def upload_status(page: Any, claim_id: str) -> Any:
+    """The claim card's upload status line, once the page has put the focus on it."""
     page.wait_for_function(
         "f => document.activeElement === document.querySelector(`#claims-list form[data-upload='${f}'] [data-upload-status]`)",
         arg=claim_id,
         timeout=20_000,
     )
-    return box
+    return page.locator(f"#claims-list form[data-upload='{claim_id}'] [data-upload-status]")
+
+
+@contextmanager
+def documents_held(page: Any) -> Iterator[list[Any]]:
+    """Hold back the page's reads of claims' documents lists, as on a slow line; let them go at the end."""
+    held: list[Any] = []
+    holding = True
+
+    def hold(route: Any) -> None:
+        if holding and route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(DOCUMENTS_LIST, hold)
+    try:
+        yield held
+    finally:
+        holding = False
+        for route in held:
+            route.continue_()
+        page.unroute(DOCUMENTS_LIST)
 
 
 def fits_a_phone(page: Any) -> None:
@@ -308,7 +338,20 @@ def test_journey_from_the_simulator_to_the_indemnity(browser, site, stack):
     assert "sinistre sera constitué le" in text
     assert "au plus tard le" in text
     assert axe(owner) == []
-    status = send_file(owner, claim_id, "facture-F-2026-042.pdf", "application/pdf", PDF)
+    # The owner comes back and sends the invoice while the documents lists are still loading:
+    # the send button already works (it would otherwise submit the form the browser's way).
+    with documents_held(owner) as held:
+        owner.reload()
+        owner.wait_for_selector(f"#claims-list form[data-upload='{claim_id}']")
+        created = f"/claims/{claim_id}/documents"
+        with owner.expect_response(
+            lambda r: r.request.method == "POST" and r.url.endswith(created)
+        ) as answer:
+            pick_and_send(owner, claim_id, "facture-F-2026-042.pdf", "application/pdf", PDF)
+        assert answer.value.status == 201
+        assert held, "the documents lists were not held back"
+    assert owner.url.endswith("/espace-sinistres/")
+    status = upload_status(owner, claim_id)
     assert status.get_attribute("data-kind") == "success"
     assert "facture-F-2026-042.pdf est reçu" in status.inner_text()
     # A text file named .png passes the browser's accept list, not the server's check of its bytes:
@@ -332,12 +375,15 @@ def test_journey_from_the_simulator_to_the_indemnity(browser, site, stack):
     assert "relance.png — refusé" in documents
     fits_a_phone(owner)
 
-    # Staff establish the claim, open the invoice the owner sent, and settle.
-    desk.reload()
-    card = desk.locator(f"#staff-claims-list [data-claim='{claim_id}']")
-    card.wait_for()
-    card.locator("[data-act=establish]").click()
-    desk.wait_for_selector(f"#staff-claims-list [data-claim='{claim_id}'][data-status=claim_established]")
+    # Staff establish the claim, open the invoice the owner sent, and settle. The documents lists
+    # are held back while staff click, as on a slow line: the card's button works as soon as it shows.
+    with documents_held(desk) as held:
+        desk.reload()
+        card = desk.locator(f"#staff-claims-list [data-claim='{claim_id}']")
+        card.wait_for()
+        card.locator("[data-act=establish]").click()
+        desk.wait_for_selector(f"#staff-claims-list [data-claim='{claim_id}'][data-status=claim_established]")
+        assert held, "the documents lists were not held back"
     card = desk.locator(f"#staff-claims-list [data-claim='{claim_id}']")
     card.locator("[data-download]").click()
     link = card.locator("a[href*='X-Amz-Signature'], a[href*='Signature=']")

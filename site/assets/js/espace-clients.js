@@ -133,6 +133,14 @@ async function requestLimit(limitForm) {
 async function main() {
   ctx = await start(status, { what: "gérer vos clients et leurs limites de crédit" });
   if (!ctx) return;
+  // Listeners first: the lists are drawn before every load ends, and an early click or submit
+  // must not reach the browser's own form handling.
+  select.addEventListener("change", () => loadBuyers().catch((error) => failed(status, error)));
+  form.addEventListener("submit", addBuyer);
+  list.addEventListener("submit", (event) => {
+    event.preventDefault();
+    requestLimit(event.target);
+  });
   try {
     policies = await choosePolicy(ctx, select);
     if (!policies.length) {
@@ -142,14 +150,7 @@ async function main() {
     await Promise.all([loadBuyers(), loadAlerts()]);
   } catch (error) {
     failed(status, error, "Cet espace est réservé aux assurés : votre compte n'y a pas accès.");
-    return;
   }
-  select.addEventListener("change", () => loadBuyers().catch((error) => failed(status, error)));
-  form.addEventListener("submit", addBuyer);
-  list.addEventListener("submit", (event) => {
-    event.preventDefault();
-    requestLimit(event.target);
-  });
 }
 
 main();

@@ -195,17 +195,8 @@ async function main() {
   ctx = await start(status, { what: "déclarer un impayé et suivre vos sinistres" });
   if (!ctx) return;
   form.elements.invoice_date.max = parisDay();
-  try {
-    const policies = await choosePolicy(ctx, select);
-    if (!policies.length) {
-      showMessage(status, "Aucun contrat en vigueur n'est rattaché à votre compte.", "info");
-      return;
-    }
-    await Promise.all([loadBuyers(), loadClaims()]);
-  } catch (error) {
-    failed(status, error, "Cet espace est réservé aux assurés : votre compte n'y a pas accès.");
-    return;
-  }
+  // Listeners first: the lists are drawn before every load ends, and an early click or submit
+  // must not reach the browser's own form handling.
   select.addEventListener("change", () => Promise.all([loadBuyers(), loadClaims()]).catch((error) => failed(status, error)));
   form.addEventListener("submit", declare);
   list.addEventListener("submit", (event) => {
@@ -216,6 +207,16 @@ async function main() {
     const button = event.target.closest("[data-download]");
     if (button) downloadLink(ctx, button, status);
   });
+  try {
+    const policies = await choosePolicy(ctx, select);
+    if (!policies.length) {
+      showMessage(status, "Aucun contrat en vigueur n'est rattaché à votre compte.", "info");
+      return;
+    }
+    await Promise.all([loadBuyers(), loadClaims()]);
+  } catch (error) {
+    failed(status, error, "Cet espace est réservé aux assurés : votre compte n'y a pas accès.");
+  }
 }
 
 main();

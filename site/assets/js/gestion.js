@@ -328,13 +328,8 @@ async function main() {
   ctx = await start(status, { what: "accéder à l'espace gestionnaire" });
   if (!ctx) return;
   eventForm.elements.date.value = parisDay();
-  try {
-    await refresh();
-  } catch (error) {
-    failed(status, error, "Cet espace est réservé aux gestionnaires : votre compte n'y a pas accès.");
-    return;
-  }
-  document.getElementById("register-section").hidden = false;
+  // The lists are drawn before their documents finish loading: their listeners must be there
+  // first, or an early click on a drawn card does nothing.
   requests.addEventListener("submit", onSubmit);
   claims.addEventListener("submit", onSubmit);
   claims.addEventListener("click", (event) => {
@@ -350,6 +345,13 @@ async function main() {
     changeLimit(event.target);
   });
   eventForm.addEventListener("submit", recordEvent);
+  try {
+    await refresh();
+  } catch (error) {
+    failed(status, error, "Cet espace est réservé aux gestionnaires : votre compte n'y a pas accès.");
+    return;
+  }
+  document.getElementById("register-section").hidden = false;
 }
 
 main();
