@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
@@ -90,6 +91,83 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     assert "prêt" in page.inner_text("#sim-status-text")
     assert page.is_hidden("#sim-progress")
     assert not page.errors
+
+
+# What the engine's Cache Storage holds, in full (an entry still being written does not match yet).
+CACHED = """caches.open('ac-engine').then(async cache => {
+    const urls = [];
+    for (const request of await cache.keys()) if (await cache.match(request)) urls.push(request.url);
+    return urls.sort();
+})"""
+# The worker's config, URLs made absolute as the page gives them to the worker.
+CONFIG = """(() => {
+    const config = JSON.parse(document.getElementById("sim-boot").textContent).config;
+    for (const key of ["indexURL", "archiveURL", "snapshotURL"]) config[key] = new URL(config[key], document.baseURI).href;
+    return config;
+})()"""
+
+
+def cached_when(page: Any, done: Any) -> list[str]:
+    """What the engine's cache holds once ``done(urls)`` holds (the worker writes it after the start)."""
+    deadline = time.monotonic() + 30
+    while not done(urls := page.evaluate(CACHED)):
+        assert time.monotonic() < deadline, (
+            f"the engine's cache holds {urls}; {page.evaluate('window.__sim.info')}"
+        )
+        page.wait_for_timeout(100)
+    return urls
+
+
+def big_files(page: Any) -> list[str]:
+    return sorted(u for u in page.requests if u.endswith("pyodide.asm.wasm") or "/snapshot-" in u)
+
+
+def test_a_second_visit_starts_from_cache_storage(page, site_url):
+    """The runtime and the snapshot are kept decoded in Cache Storage; the next visit asks for neither."""
+    open_simulator(page, site_url)
+    config = page.evaluate(CONFIG)
+    assert page.evaluate("window.__sim.info.sources") == {"wasm": "network", "snapshot": "network"}
+    kept = sorted([config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"]])
+    cached_when(page, lambda urls: urls == kept)
+    # An older engine's file is dropped on the way.
+    page.evaluate(
+        "caches.open('ac-engine').then(c => c.put(new URL('../assets/engine/snapshot-0.bin', location), new Response('old')))"
+    )
+    page.requests.clear()
+    page.reload()
+    page.wait_for_function(READY, timeout=60_000)
+    assert page.evaluate("window.__sim.info.sources") == {"wasm": "cache", "snapshot": "cache"}
+    assert page.evaluate("window.__sim.info.snapshot") is True
+    assert big_files(page) == []
+    assert cached_when(page, lambda urls: len(urls) == 2) == kept
+    profile = dict(engine_assets.DEFAULT_PROFILE, turnover="640000")
+    page.fill("#f-profile-turnover", "640000")
+    wait_for_totals(page, expected_totals(profile))
+    assert not page.errors
+
+
+def test_a_spoilt_cached_snapshot_costs_speed_not_the_engine(page, site_url):
+    """A cut snapshot in Cache Storage: Python boots the usual way, the copy is dropped and fetched again."""
+    open_simulator(page, site_url)
+    config = page.evaluate(CONFIG)
+    cached_when(page, lambda urls: len(urls) == 2)
+    page.evaluate(
+        """url => caches.open('ac-engine').then(async c => {
+            const bytes = new Uint8Array(await (await c.match(url)).arrayBuffer());
+            await c.put(url, new Response(bytes.subarray(0, bytes.length >> 1)));
+        })""",
+        config["snapshotURL"],
+    )
+    page.reload()
+    page.wait_for_function(READY, timeout=60_000)
+    assert page.evaluate("window.__sim.info.snapshot") is False
+    page.fill("#f-profile-turnover", "640000")
+    wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
+    cached_when(page, lambda urls: config["snapshotURL"] not in urls)
+    page.reload()
+    page.wait_for_function(READY, timeout=60_000)
+    assert page.evaluate("window.__sim.info.sources.snapshot") == "network"
+    assert page.evaluate("window.__sim.info.snapshot") is True
 
 
 def test_changes_match_the_cli_exactly(page, site_url):

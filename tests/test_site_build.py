@@ -24,6 +24,8 @@ from simulator import load_tariff
 
 from .browser import ROOT, load_module
 
+engine_assets = load_module("engine_assets_build", ROOT / "site" / "hooks" / "engine_assets.py")
+
 # Files of the simulator page, written in parallel: mkdocs.yml refers to them.
 THEIRS = (ROOT / "site" / "hooks" / "engine_assets.py", ROOT / "site" / "overrides" / "simulator.html")
 PAGES = (
@@ -147,8 +149,7 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     assert found
     config = json.loads(found.group(1))["config"]
     snapshot = (built / "simulateur" / config["snapshotURL"]).resolve()
-    assert snapshot.is_file()
-    assert config["snapshotSize"] == snapshot.stat().st_size
+    assert config["snapshotSize"] == len(engine_assets.unsparse(snapshot.read_bytes()))
     assert (built / "simulateur" / config["archiveURL"]).resolve().is_file()
     assert (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().is_file()
     # The config also goes in the worker URL's fragment, so the worker needs no message to start;
@@ -158,6 +159,42 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     worker = built / "assets" / "engine" / found.group(1)
     assert worker.read_bytes() == (ROOT / "site" / "assets" / "js" / "engine-worker.js").read_bytes()
     assert not (built / "assets" / "js" / "engine-worker.js").exists()  # only the hashed copy is published
+
+
+def test_snapshot_is_published_without_its_zero_blocks(built):
+    """The published file rebuilds the snapshot Node made, byte for byte, at about half its size."""
+    published = next((built / "assets" / "engine").glob("snapshot-*.bin"))
+    made = ROOT / "build" / "cache" / published.name
+    memory = made.read_bytes()
+    assert engine_assets.unsparse(published.read_bytes()) == memory
+    assert published.stat().st_size < 0.6 * len(memory)
+    block = engine_assets.SPARSE_BLOCK
+    assert memory[:block] != bytes(block)  # the header block is kept; zeros are what goes
+
+
+@pytest.mark.parametrize(
+    ("memory", "runs"),
+    [
+        (b"", 0),
+        (bytes(10_000), 0),
+        (b"x" * 10_000, 1),
+        (bytes(4096) + b"a" + bytes(4095) + bytes(4096) + b"b" * 100, 2),
+        (b"a" + bytes(8191) + b"b", 2),
+        (b"a" * 4096 + b"b" * 4096, 1),
+    ],
+)
+def test_sparse_format_round_trips(memory, runs):
+    data = engine_assets.sparse(memory)
+    assert int.from_bytes(data[8:12], "little") == runs
+    assert engine_assets.unsparse(data) == memory
+
+
+def test_sparse_format_refuses_a_cut_or_foreign_file():
+    data = engine_assets.sparse(b"a" * 5000)
+    with pytest.raises(ValueError, match="runs end at"):
+        engine_assets.unsparse(data[:-1])
+    with pytest.raises(ValueError, match="ACSP"):
+        engine_assets.unsparse(b"\0snp" + data[4:])
 
 
 def test_own_stylesheets_are_published_under_their_content_hash(built):

@@ -5,7 +5,8 @@
   numbers show before Pyodide is ready;
 - the build output gets the pinned Pyodide runtime, the ``simulator`` package
   as a zip, a Pyodide memory snapshot with the engine already imported (made
-  in Node, cached by content hash) and gzip siblings of the large files.
+  in Node, cached by content hash, published without its zero blocks) and gzip
+  siblings of the large files.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import io
 import json
 import shutil
+import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -34,6 +36,11 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+# The published snapshot: "ACSP", the memory's size, the number of runs, then an (offset, length)
+# pair per run of non-zero blocks, all little-endian u32, then the runs' bytes one after another.
+# About half the memory is zeros, which the worker's buffer already holds.
+SPARSE_MAGIC = b"ACSP"
+SPARSE_BLOCK = 4096
 GZIP_SUFFIXES = (".wasm", ".zip", ".bin", ".mjs", ".js", ".json", ".css", ".html", ".svg")
 FORMULA_LABELS = {
     f: simulator.load_tariff().formula(f)["label"] for f in ("essentielle", "selection", "tout_compris")
@@ -84,6 +91,44 @@ def _engine_archive() -> bytes:
     return buffer.getvalue()
 
 
+def sparse(memory: bytes, block: int = SPARSE_BLOCK) -> bytes:
+    """``memory`` in the published snapshot format: its runs of blocks that are not all zeros.
+
+    >>> data = sparse(bytes(8192) + b"ab" + bytes(4094), block=4096)
+    >>> len(data), unsparse(data) == bytes(8192) + b"ab" + bytes(4094)
+    (4116, True)
+    """
+    zero = bytes(block)
+    runs: list[tuple[int, int]] = []
+    for start in range(0, len(memory), block):
+        chunk = memory[start : start + block]
+        if chunk == zero[: len(chunk)]:
+            continue
+        if runs and sum(runs[-1]) == start:
+            runs[-1] = (runs[-1][0], runs[-1][1] + len(chunk))
+        else:
+            runs.append((start, len(chunk)))
+    head = SPARSE_MAGIC + struct.pack("<II", len(memory), len(runs))
+    table = b"".join(struct.pack("<II", offset, length) for offset, length in runs)
+    return head + table + b"".join(memory[offset : offset + length] for offset, length in runs)
+
+
+def unsparse(data: bytes) -> bytes:
+    """The memory a published snapshot holds (what the worker rebuilds as the bytes arrive)."""
+    if data[:4] != SPARSE_MAGIC:
+        raise ValueError("not a sparse snapshot: it must start with ACSP")
+    size, count = struct.unpack_from("<II", data, 4)
+    memory = bytearray(size)
+    position = 12 + 8 * count
+    for index in range(count):
+        offset, length = struct.unpack_from("<II", data, 12 + 8 * index)
+        memory[offset : offset + length] = data[position : position + length]
+        position += length
+    if position != len(data):
+        raise ValueError(f"sparse snapshot of {len(data)} bytes, its runs end at {position}")
+    return bytes(memory)
+
+
 def _pyodide_version() -> str:
     return json.loads((PYODIDE_DIR / "package.json").read_text("utf-8"))["version"]
 
@@ -108,7 +153,7 @@ class _Build:
     def config(self, base_url: str) -> dict[str, str | int]:
         """What the worker needs to start, URLs relative to the page's base.
 
-        The snapshot's size lets the worker hand Pyodide a buffer before the bytes arrive.
+        The size of the snapshot's memory lets the worker hand Pyodide a buffer before the bytes arrive.
         """
         return {
             "indexURL": f"{base_url}/assets/pyodide/{self.pyodide_version}/",
@@ -253,7 +298,7 @@ def on_post_build(config: Any) -> None:
     engine.mkdir(parents=True, exist_ok=True)
     archive = engine / _build.archive_name
     archive.write_bytes(_build.archive)
-    shutil.copyfile(_snapshot(), engine / _build.snapshot_name)
+    (engine / _build.snapshot_name).write_bytes(sparse(_snapshot().read_bytes()))
     (engine / _build.worker_name).write_bytes(_build.worker)
     # Published only under its hashed name: the copy that came with site/assets is never loaded.
     (site / "assets" / "js" / WORKER_SOURCE.name).unlink(missing_ok=True)

@@ -1,10 +1,10 @@
 // The engine's worker: it owns the Pyodide interpreter and answers one message at a time.
 // Protocol (plain JSON both ways):
-//   {id, op: "init", request: config}           -> {id, result: {timings, marks, snapshot}} or {id, error}
+//   {id, op: "init", request: config}           -> {id, result: {timings, marks, snapshot, sources}} or {id, error}
 //   {id, op: "compare"|"quote"|..., request}    -> {id, result: engine response} or {id, error}
 // `config` gives indexURL (the pinned Pyodide files), archiveURL (the simulator package as a
 // zip), snapshotURL and snapshotSize (a memory snapshot with the engine imported, made at build
-// time, and its size in bytes). The page may also put the config, as JSON, in the fragment of
+// time, and the size of its memory in bytes). The page may also put the config, as JSON, in the fragment of
 // this script's URL: the engine then starts as soon as the script runs (see the end).
 
 const ENGINE_DIR = "/home/pyodide/engine";
@@ -16,61 +16,175 @@ const CACHE_NAME = "ac-engine";
 const EMPTY_ZIP = "data:application/zip;base64,UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==";
 
 let engine = null;
+// This worker's own downloads use the real fetch, even while withCompiledWasm stands in for it.
+const fetchHere = self.fetch.bind(self);
+
+/** The engine's Cache Storage, or null where there is none (private mode, opaque origin). */
+async function openCache() {
+  try {
+    return await caches.open(CACHE_NAME);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The decoded copy of ``url`` kept in Cache Storage by an earlier visit, else the network's
+ * response. The HTTP cache holds these big files gzipped and would inflate them on every visit.
+ */
+async function cachedOrFetched(cache, url) {
+  let cached;
+  try {
+    cached = await cache?.match(url);
+  } catch {
+    cached = undefined;
+  }
+  if (cached) return { response: cached, cached: true };
+  const response = await fetchHere(url);
+  if (!response.ok) throw new Error(`${response.status} on ${url}`);
+  return { response, cached: false };
+}
+
+/**
+ * Store the files fetched from the network this time and drop any other (older engines'), once
+ * the engine runs, so the writes never delay its start. ``files`` maps each URL in use to the
+ * Response to store, or null when it came from the cache.
+ */
+async function keepOnly(cache, files) {
+  if (!cache) return;
+  try {
+    for (const request of await cache.keys()) if (!(request.url in files)) await cache.delete(request);
+    for (const [url, response] of Object.entries(files)) if (response) await cache.put(url, response);
+  } catch {
+    // A full or refused cache only costs speed on the next visit.
+  }
+}
 
 async function fetchBytes(url) {
-  const response = await fetch(url);
+  const response = await fetchHere(url);
   if (!response.ok) throw new Error(`${response.status} on ${url}`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
 /**
- * The snapshot, read into a buffer of its final size as its bytes arrive. Pyodide gets the
- * buffer at once, so it compiles the runtime meanwhile (it would otherwise wait for the whole
- * file before compiling); `complete` settles when every byte is in. The file is kept decoded in
- * the Cache Storage after the first visit: the HTTP cache holds it gzipped and would inflate
- * 31 MB on every visit. `keep` stores it, to be called once the engine runs so the write never
- * delays the start.
+ * Writes the published snapshot's bytes, as they arrive, where they belong in ``memory``. The
+ * file holds only the runs of the memory that are not zeros (``memory`` is zeros already):
+ * "ACSP", the memory's size, the number of runs, an (offset, length) pair per run, all
+ * little-endian u32, then the runs' bytes (site/hooks/engine_assets.py writes it).
  */
-function snapshotReader(url, size) {
+function sparseWriter(memory) {
+  let head = new Uint8Array(0);
+  let runs = null;
+  let run = 0;
+  let within = 0;
+  const write = (chunk) => {
+    if (!runs) {
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      head = joined;
+      if (head.length < 12) return;
+      const view = new DataView(head.buffer);
+      if (String.fromCharCode(...head.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
+      if (view.getUint32(4, true) !== memory.length) throw new Error(`snapshot of ${view.getUint32(4, true)} bytes, ${memory.length} expected`);
+      const end = 12 + 8 * view.getUint32(8, true);
+      if (head.length < end) return;
+      runs = [];
+      for (let at = 12; at < end; at += 8) runs.push([view.getUint32(at, true), view.getUint32(at + 4, true)]);
+      chunk = head.subarray(end);
+      head = null;
+    }
+    for (let position = 0; position < chunk.length; ) {
+      if (run === runs.length) throw new Error("snapshot longer than its runs");
+      const [offset, length] = runs[run];
+      const take = Math.min(length - within, chunk.length - position);
+      memory.set(chunk.subarray(position, position + take), offset + within);
+      position += take;
+      within += take;
+      if (within === length) {
+        run += 1;
+        within = 0;
+      }
+    }
+  };
+  return { write, complete: () => runs !== null && run === runs.length };
+}
+
+/**
+ * The snapshot's memory, filled as its bytes arrive. Pyodide gets the buffer at once, so it
+ * compiles the runtime meanwhile (it would otherwise wait for the whole file); `complete`
+ * settles when every byte is in. `toKeep()` gives the file to store in Cache Storage (null
+ * when it came from there).
+ */
+function snapshotReader(cache, url, size) {
   const bytes = new Uint8Array(size);
-  const state = { bytes, keep: null };
+  const state = { bytes, toKeep: () => null };
   state.complete = (async () => {
-    let cache = null;
-    let response = null;
-    try {
-      cache = await caches.open(CACHE_NAME);
-      response = await cache.match(url);
-    } catch {
-      cache = null; // no Cache Storage here (private mode, opaque origin): plain fetch
-    }
-    const fromNetwork = !response;
-    if (fromNetwork) {
-      response = await fetch(url);
-      if (!response.ok) throw new Error(`${response.status} on ${url}`);
-    }
+    const { response, cached } = await cachedOrFetched(await cache, url);
+    state.cached = cached;
+    const writer = sparseWriter(bytes);
+    const chunks = [];
     const reader = response.body.getReader();
-    let offset = 0;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (offset + value.length > size) throw new Error(`snapshot larger than ${size} bytes`);
-      bytes.set(value, offset);
-      offset += value.length;
+      writer.write(value);
+      if (!cached) chunks.push(value);
     }
-    if (offset !== size) throw new Error(`snapshot of ${offset} bytes, ${size} expected`);
-    if (cache && fromNetwork) {
-      state.keep = async () => {
-        try {
-          for (const request of await cache.keys()) if (request.url !== url) await cache.delete(request);
-          await cache.put(url, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
-        } catch {
-          // A full or refused cache only costs speed on the next visit; older engines' files go.
-        }
-      };
-    }
+    if (!writer.complete()) throw new Error("snapshot shorter than its runs");
+    if (!cached) state.toKeep = () => new Response(new Blob(chunks), { headers: { "Content-Type": "application/octet-stream" } });
   })();
   state.complete.catch(() => {}); // a failed download is handled where it is awaited
   return state;
+}
+
+/**
+ * The runtime's wasm, compiled as soon as the worker starts. Pyodide's loader would fetch and
+ * compile it only once its own two modules are imported (about 40 ms later), and from the HTTP
+ * cache, which inflates the gzipped 9.6 MB on each visit (about 70 ms more than Cache Storage).
+ */
+function wasmCompiler(cache, url) {
+  const state = { toKeep: () => null };
+  state.module = (async () => {
+    const { response, cached } = await cachedOrFetched(await cache, url);
+    state.cached = cached;
+    if (!cached) {
+      const copy = response.clone();
+      state.toKeep = () => new Response(copy.body, { headers: { "Content-Type": "application/wasm" } });
+    }
+    return WebAssembly.compileStreaming(response);
+  })();
+  state.module.catch((error) => {
+    state.failed = String(error?.message ?? error); // the loader then compiles it its own way (see withCompiledWasm)
+  });
+  return state;
+}
+
+/**
+ * Run ``load`` (Pyodide's loader) with the wasm compiled here. The loader fetches the wasm itself
+ * and hands the response to `WebAssembly.instantiateStreaming`; meanwhile its fetch answers an
+ * empty response and the instantiation uses ``wasm.module``, or compiles the loader's way if
+ * that failed. Both globals are this worker's own and are put back when the loader is done.
+ */
+async function withCompiledWasm(url, wasm, load) {
+  const { fetch: nativeFetch } = self;
+  const { instantiateStreaming } = WebAssembly;
+  self.fetch = (input, init) => (String(input) === url ? Promise.resolve(new Response(null)) : fetchHere(input, init));
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    let module;
+    try {
+      module = await wasm.module;
+    } catch {
+      return instantiateStreaming(fetchHere(url), imports);
+    }
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
+  };
+  try {
+    return await load();
+  } finally {
+    self.fetch = nativeFetch;
+    WebAssembly.instantiateStreaming = instantiateStreaming;
+  }
 }
 
 async function start(config) {
@@ -80,10 +194,14 @@ async function start(config) {
   const mark = (name) => {
     marks[name] = performance.now() - t0;
   };
-  // Every download starts now, side by side with compiling the runtime.
+  // Every download and the runtime's compile start now, side by side.
+  const cache = openCache();
+  const wasmURL = `${config.indexURL}pyodide.asm.wasm`;
+  const wasm = wasmCompiler(cache, wasmURL);
+  wasm.module.then(() => mark("wasm_compiled"), () => {});
   const archive = fetchBytes(config.archiveURL);
   archive.catch(() => {});
-  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(config.snapshotURL, config.snapshotSize) : null;
+  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(cache, config.snapshotURL, config.snapshotSize) : null;
   snapshot?.complete.then(() => mark("snapshot_bytes"));
   // The loader asks for pyodide.asm.mjs only after its own import and settings: ask now.
   const asm = import(`${config.indexURL}pyodide.asm.mjs`);
@@ -105,24 +223,23 @@ async function start(config) {
     return module;
   };
   const options = { indexURL: config.indexURL, createPyodideModule, stdout: () => {}, stderr: () => {} };
-  let pyodide;
-  let fromSnapshot = false;
-  if (snapshot) {
-    try {
-      restoring = snapshot;
-      pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot.bytes, stdLibURL: EMPTY_ZIP });
-      fromSnapshot = true;
-    } catch (error) {
-      // A missing or stale snapshot costs speed, never the engine: boot Python the usual way.
-      console.warn("snapshot not used:", error);
-      restoring = null;
+  const pyodide = await withCompiledWasm(wasmURL, wasm, async () => {
+    if (snapshot) {
+      try {
+        restoring = snapshot;
+        return { runtime: await loadPyodide({ ...options, _loadSnapshot: snapshot.bytes, stdLibURL: EMPTY_ZIP }), fromSnapshot: true };
+      } catch (error) {
+        // A missing or stale snapshot costs speed, never the engine: boot Python the usual way.
+        console.warn("snapshot not used:", error);
+        restoring = null;
+      }
     }
-  }
-  pyodide ??= await loadPyodide(options);
+    return { runtime: await loadPyodide(options), fromSnapshot: false };
+  });
   const t1 = performance.now();
   mark("runtime");
-  pyodide.unpackArchive(await archive, "zip", { extractDir: ENGINE_DIR });
-  const handleJson = pyodide.runPython(`
+  pyodide.runtime.unpackArchive(await archive, "zip", { extractDir: ENGINE_DIR });
+  const handleJson = pyodide.runtime.runPython(`
 import sys
 if "${ENGINE_DIR}" not in sys.path:
     sys.path.insert(0, "${ENGINE_DIR}")
@@ -130,11 +247,20 @@ import simulator
 simulator.handle_json`);
   const t2 = performance.now();
   mark("engine");
-  if (fromSnapshot) snapshot.keep?.();
+  // A copy that failed (a cut or stale file) is dropped: the next visit fetches it again.
+  const files = {};
+  if (!wasm.failed) files[wasmURL] = wasm.toKeep();
+  if (pyodide.fromSnapshot) files[config.snapshotURL] = snapshot.toKeep();
+  keepOnly(await cache, files);
   return {
     handleJson,
     info: {
-      snapshot: fromSnapshot,
+      snapshot: pyodide.fromSnapshot,
+      // Where the two big files came from: "cache" (Cache Storage, kept by an earlier visit) or "network".
+      sources: {
+        wasm: wasm.failed ? `loader (${wasm.failed})` : wasm.cached ? "cache" : "network",
+        snapshot: pyodide.fromSnapshot ? (snapshot.cached ? "cache" : "network") : null,
+      },
       origin: performance.timeOrigin,
       start: t0,
       marks,
