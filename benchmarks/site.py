@@ -1016,7 +1016,9 @@ def print_breakdown(res: Results) -> None:
         ("worker: total [duration]", lambda x: x.timings.get("total_ms")),
         ("worker: engine start begins", lambda x: engine_mark(x, None)),
         ("worker: pyodide.mjs imported", lambda x: engine_mark(x, "loader")),
-        ("worker: wasm compiled and instantiated", lambda x: engine_mark(x, "wasm")),
+        ("worker: pyodide.asm.mjs imported", lambda x: engine_mark(x, "asm")),
+        ("worker: wasm compiled", lambda x: engine_mark(x, "wasm_compiled")),
+        ("worker: wasm instantiated", lambda x: engine_mark(x, "wasm")),
         ("worker: snapshot bytes all in", lambda x: engine_mark(x, "snapshot_bytes")),
         ("worker: runtime module created (after its start-up code)", lambda x: engine_mark(x, "created")),
         ("worker: restored and finalized (loadPyodide returns)", lambda x: engine_mark(x, "runtime")),
@@ -1031,6 +1033,9 @@ def print_breakdown(res: Results) -> None:
         print(f"{label:<58}{fmt_ms(cold):>9}{fmt_ms(warm):>9}")
     restored = sorted({str(x.info.get("snapshot")) for x in res.cold_sim + res.warm_sim if x.info})
     print(f"restored from the snapshot (window.__sim.info.snapshot): {', '.join(restored)}")
+    for label, loads in (("cold", res.cold_sim), ("warm", res.warm_sim)):
+        sources = sorted({json.dumps(x.info.get("sources"), sort_keys=True) for x in loads if x.info})
+        print(f"  {label}: wasm and snapshot read from {', '.join(sources)}")
     print("bare page, plain Pyodide (medians, ms from navigation start):")
     for label, loads in (("cold", res.cold_base), ("warm", res.warm_base)):
         print(

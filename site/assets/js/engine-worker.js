@@ -205,7 +205,7 @@ async function start(config) {
   snapshot?.complete.then(() => mark("snapshot_bytes"));
   // The loader asks for pyodide.asm.mjs only after its own import and settings: ask now.
   const asm = import(`${config.indexURL}pyodide.asm.mjs`);
-  asm.catch(() => {});
+  asm.then(() => mark("asm"), () => {});
   const { loadPyodide } = await import(`${config.indexURL}pyodide.mjs`);
   mark("loader");
   let restoring = null; // the snapshot being restored: the runtime must not start before its bytes are in
