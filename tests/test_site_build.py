@@ -149,7 +149,10 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     assert found
     config = json.loads(found.group(1))["config"]
     snapshot = (built / "simulateur" / config["snapshotURL"]).resolve()
-    assert config["snapshotSize"] == len(engine_assets.unsparse(snapshot.read_bytes()))
+    image = engine_assets.initial_memory(
+        (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").read_bytes()
+    )
+    assert config["snapshotSize"] == len(engine_assets.unsparse(snapshot.read_bytes(), image))
     assert (built / "simulateur" / config["archiveURL"]).resolve().is_file()
     assert (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().is_file()
     # The config also goes in the worker URL's fragment, so the worker needs no message to start;
@@ -161,15 +164,33 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
     assert not (built / "assets" / "js" / "engine-worker.js").exists()  # only the hashed copy is published
 
 
-def test_snapshot_is_published_without_its_zero_blocks(built):
-    """The published file rebuilds the snapshot Node made, byte for byte, at about half its size."""
+def test_snapshot_is_published_without_its_zeros_and_static_data(built):
+    """The published file rebuilds the snapshot Node made, byte for byte, from about a third of it:
+    the rest is zeros or the runtime's static data as the wasm's data segments set it."""
     published = next((built / "assets" / "engine").glob("snapshot-*.bin"))
-    made = ROOT / "build" / "cache" / published.name
-    memory = made.read_bytes()
-    assert engine_assets.unsparse(published.read_bytes()) == memory
-    assert published.stat().st_size < 0.6 * len(memory)
-    block = engine_assets.SPARSE_BLOCK
-    assert memory[:block] != bytes(block)  # the header block is kept; zeros are what goes
+    made = (ROOT / "build" / "cache" / published.name).read_bytes()
+    wasm = next((built / "assets" / "pyodide").glob("*/pyodide.asm.wasm")).read_bytes()
+    image = engine_assets.initial_memory(wasm)
+    data = published.read_bytes()
+    assert engine_assets.unsparse(data, image) == made
+    assert len(data) < 0.45 * len(made)
+    copies = int.from_bytes(data[12:16], "little")
+    assert copies > 0
+    with pytest.raises(ValueError, match="beyond"):
+        engine_assets.unsparse(data)  # the copies need the image
+
+
+def test_initial_memory_is_the_data_segments():
+    # A module with one memory and two active data segments, at 16 and at 200 (i32.const as LEB128).
+    segments = b"\x02" + b"\x00\x41\x10\x0b\x03abc" + b"\x00\x41\xc8\x01\x0b\x02xy"
+    memory_section = b"\x05\x03\x01\x00\x01"
+    wasm = b"\0asm\x01\x00\x00\x00" + memory_section + b"\x0b" + bytes([len(segments)]) + segments
+    image = engine_assets.initial_memory(wasm)
+    assert image == bytes(16) + b"abc" + bytes(200 - 19) + b"xy"
+    with pytest.raises(ValueError, match="start function"):
+        engine_assets.initial_memory(wasm + b"\x08\x01\x00")
+    with pytest.raises(ValueError, match="not a wasm"):
+        engine_assets.initial_memory(b"\0snp" + wasm[4:])
 
 
 @pytest.mark.parametrize(
@@ -187,6 +208,20 @@ def test_sparse_format_round_trips(memory, runs):
     data = engine_assets.sparse(memory)
     assert int.from_bytes(data[8:12], "little") == runs
     assert engine_assets.unsparse(data) == memory
+
+
+def test_sparse_format_copies_what_the_image_holds():
+    image = bytes(64) + b"static data " * 3000  # as the memory starts: 36,064 bytes
+    header = b"HEAD" * 36  # Pyodide's header before the memory, 144 bytes as in its snapshots
+    memory = bytearray(image + bytes(40_000))
+    memory[9000:9010] = b"changed!!!"  # a block the program wrote is carried
+    memory[50_000:50_005] = b"heap!"
+    snapshot = header + bytes(memory)
+    data = engine_assets.sparse(snapshot, image)
+    copies = int.from_bytes(data[12:16], "little")
+    assert copies == 2  # the unchanged static data on both sides of the changed block
+    assert engine_assets.unsparse(data, image) == snapshot
+    assert len(data) < 0.5 * len(image)
 
 
 def test_sparse_format_refuses_a_cut_or_foreign_file():

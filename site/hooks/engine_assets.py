@@ -36,9 +36,12 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
-# The published snapshot: "ACSP", the memory's size, the number of runs, then an (offset, length)
-# pair per run of non-zero blocks, all little-endian u32, then the runs' bytes one after another.
-# About half the memory is zeros, which the worker's buffer already holds.
+# The published snapshot: "ACSP", the memory's size, the number of runs, the number of copies,
+# then an (offset, length) pair per run of bytes carried in the file, an (offset, address, length)
+# triple per copy, all little-endian u32, then the runs' bytes one after another. A copy's bytes are
+# not carried: they equal the runtime's memory at ``address`` as the wasm's data segments set it at
+# instantiation, and the worker copies them from there. About half the snapshot is zeros, which the
+# worker's buffer already holds; a fifth of the rest is such unchanged static data.
 SPARSE_MAGIC = b"ACSP"
 SPARSE_BLOCK = 4096
 GZIP_SUFFIXES = (".wasm", ".zip", ".bin", ".mjs", ".js", ".json", ".css", ".html", ".svg")
@@ -91,42 +94,117 @@ def _engine_archive() -> bytes:
     return buffer.getvalue()
 
 
-def sparse(memory: bytes, block: int = SPARSE_BLOCK) -> bytes:
-    """``memory`` in the published snapshot format: its runs of blocks that are not all zeros.
+def _uleb(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def initial_memory(wasm: bytes) -> bytes:
+    """The memory a wasm module starts with: zeros and its active data segments (no code runs)."""
+    if wasm[:4] != b"\0asm":
+        raise ValueError("not a wasm module")
+    at, segments = 8, []
+    while at < len(wasm):
+        section = wasm[at]
+        size, at = _uleb(wasm, at + 1)
+        if section == 8:
+            raise ValueError("the module has a start function: its memory at instantiation is not its data")
+        if section == 11:
+            count, cursor = _uleb(wasm, at)
+            for _ in range(count):
+                flags, cursor = _uleb(wasm, cursor)
+                address = None
+                if flags == 0:  # active, memory 0, offset given by `i32.const N; end`
+                    if wasm[cursor] != 0x41:
+                        raise ValueError("data segment offset is not a constant")
+                    address, shift, cursor = 0, 0, cursor + 1
+                    while True:
+                        byte = wasm[cursor]
+                        cursor += 1
+                        address |= (byte & 0x7F) << shift
+                        shift += 7
+                        if byte < 0x80:
+                            break
+                    cursor += 1  # end
+                elif flags != 1:  # 1: passive, copied by the program itself later
+                    raise ValueError(f"data segment kind {flags} is not handled")
+                length, cursor = _uleb(wasm, cursor)
+                if address is not None:
+                    segments.append((address, wasm[cursor : cursor + length]))
+                cursor += length
+        at += size
+    memory = bytearray(max((a + len(d) for a, d in segments), default=0))
+    for address, data in segments:
+        memory[address : address + len(data)] = data
+    return bytes(memory)
+
+
+def _image_base(snapshot: bytes, image: bytes) -> int | None:
+    """Where the memory starts in Pyodide's snapshot file: after its header, found by its first data."""
+    first = next((i for i, byte in enumerate(image) if byte), None)
+    if first is None:
+        return None
+    found = snapshot.find(image[first : first + 256])
+    return None if found < 0 else found - first
+
+
+def sparse(snapshot: bytes, image: bytes = b"", block: int = SPARSE_BLOCK) -> bytes:
+    """``snapshot`` in the published format: its blocks that are neither zeros nor ``image``'s.
 
     >>> data = sparse(bytes(8192) + b"ab" + bytes(4094), block=4096)
     >>> len(data), unsparse(data) == bytes(8192) + b"ab" + bytes(4094)
-    (4116, True)
+    (4120, True)
     """
     zero = bytes(block)
-    runs: list[tuple[int, int]] = []
-    for start in range(0, len(memory), block):
-        chunk = memory[start : start + block]
+    base = _image_base(snapshot, image)
+    runs: list[list[int]] = []
+    copies: list[list[int]] = []
+    for start in range(0, len(snapshot), block):
+        chunk = snapshot[start : start + block]
         if chunk == zero[: len(chunk)]:
             continue
-        if runs and sum(runs[-1]) == start:
-            runs[-1] = (runs[-1][0], runs[-1][1] + len(chunk))
+        address = None if base is None else start - base
+        if address is not None and address >= 0 and image[address : address + len(chunk)] == chunk:
+            if copies and copies[-1][0] + copies[-1][2] == start and copies[-1][1] + copies[-1][2] == address:
+                copies[-1][2] += len(chunk)
+            else:
+                copies.append([start, address, len(chunk)])
+        elif runs and sum(runs[-1]) == start:
+            runs[-1][1] += len(chunk)
         else:
-            runs.append((start, len(chunk)))
-    head = SPARSE_MAGIC + struct.pack("<II", len(memory), len(runs))
-    table = b"".join(struct.pack("<II", offset, length) for offset, length in runs)
-    return head + table + b"".join(memory[offset : offset + length] for offset, length in runs)
+            runs.append([start, len(chunk)])
+    head = SPARSE_MAGIC + struct.pack("<III", len(snapshot), len(runs), len(copies))
+    table = b"".join(struct.pack("<II", *run) for run in runs) + b"".join(
+        struct.pack("<III", *c) for c in copies
+    )
+    return head + table + b"".join(snapshot[offset : offset + length] for offset, length in runs)
 
 
-def unsparse(data: bytes) -> bytes:
-    """The memory a published snapshot holds (what the worker rebuilds as the bytes arrive)."""
+def unsparse(data: bytes, image: bytes = b"") -> bytes:
+    """The snapshot a published file holds (what the worker rebuilds), ``image`` giving the copies."""
     if data[:4] != SPARSE_MAGIC:
         raise ValueError("not a sparse snapshot: it must start with ACSP")
-    size, count = struct.unpack_from("<II", data, 4)
-    memory = bytearray(size)
-    position = 12 + 8 * count
+    size, count, copies = struct.unpack_from("<III", data, 4)
+    snapshot = bytearray(size)
+    position = 16 + 8 * count + 12 * copies
     for index in range(count):
-        offset, length = struct.unpack_from("<II", data, 12 + 8 * index)
-        memory[offset : offset + length] = data[position : position + length]
+        offset, length = struct.unpack_from("<II", data, 16 + 8 * index)
+        snapshot[offset : offset + length] = data[position : position + length]
         position += length
     if position != len(data):
         raise ValueError(f"sparse snapshot of {len(data)} bytes, its runs end at {position}")
-    return bytes(memory)
+    for index in range(copies):
+        offset, address, length = struct.unpack_from("<III", data, 16 + 8 * count + 12 * index)
+        if address + length > len(image):
+            raise ValueError(f"copy of {length} bytes at {address} is beyond the {len(image)}-byte image")
+        snapshot[offset : offset + length] = image[address : address + length]
+    return bytes(snapshot)
 
 
 def _pyodide_version() -> str:
@@ -298,7 +376,8 @@ def on_post_build(config: Any) -> None:
     engine.mkdir(parents=True, exist_ok=True)
     archive = engine / _build.archive_name
     archive.write_bytes(_build.archive)
-    (engine / _build.snapshot_name).write_bytes(sparse(_snapshot().read_bytes()))
+    image = initial_memory((PYODIDE_DIR / "pyodide.asm.wasm").read_bytes())
+    (engine / _build.snapshot_name).write_bytes(sparse(_snapshot().read_bytes(), image))
     (engine / _build.worker_name).write_bytes(_build.worker)
     # Published only under its hashed name: the copy that came with site/assets is never loaded.
     (site / "assets" / "js" / WORKER_SOURCE.name).unlink(missing_ok=True)

@@ -67,32 +67,52 @@ async function fetchBytes(url) {
 }
 
 /**
- * Writes the published snapshot's bytes, as they arrive, where they belong in ``memory``. The
- * file holds only the runs of the memory that are not zeros (``memory`` is zeros already):
- * "ACSP", the memory's size, the number of runs, an (offset, length) pair per run, all
- * little-endian u32, then the runs' bytes (site/hooks/engine_assets.py writes it).
+ * Writes the published snapshot's bytes, as they arrive, where they belong in ``memory`` (the
+ * format is described and written in site/hooks/engine_assets.py). The file carries only the
+ * runs that are neither zeros (``memory`` is zeros already) nor static data the runtime's memory
+ * holds right after instantiation: `copyFrom` copies those. `header` settles with the copies
+ * once the file's table is in.
  */
 function sparseWriter(memory) {
   let head = new Uint8Array(0);
   let runs = null;
   let run = 0;
   let within = 0;
+  let tableRead;
+  let tableFailed;
+  const header = new Promise((resolve, reject) => {
+    tableRead = resolve;
+    tableFailed = reject;
+  });
+  header.catch(() => {});
+  const readTable = (chunk) => {
+    const joined = new Uint8Array(head.length + chunk.length);
+    joined.set(head);
+    joined.set(chunk, head.length);
+    head = joined;
+    if (head.length < 16) return null;
+    const view = new DataView(head.buffer);
+    const word = (at) => view.getUint32(at, true);
+    if (String.fromCharCode(...head.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
+    if (word(4) !== memory.length) throw new Error(`snapshot of ${word(4)} bytes, ${memory.length} expected`);
+    const copiesAt = 16 + 8 * word(8);
+    const end = copiesAt + 12 * word(12);
+    if (head.length < end) return null;
+    runs = [];
+    for (let at = 16; at < copiesAt; at += 8) runs.push([word(at), word(at + 4)]);
+    const copies = [];
+    for (let at = copiesAt; at < end; at += 12) copies.push([word(at), word(at + 4), word(at + 8)]);
+    tableRead(copies);
+    const rest = head.subarray(end);
+    head = null;
+    return rest;
+  };
   const write = (chunk) => {
-    if (!runs) {
-      const joined = new Uint8Array(head.length + chunk.length);
-      joined.set(head);
-      joined.set(chunk, head.length);
-      head = joined;
-      if (head.length < 12) return;
-      const view = new DataView(head.buffer);
-      if (String.fromCharCode(...head.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
-      if (view.getUint32(4, true) !== memory.length) throw new Error(`snapshot of ${view.getUint32(4, true)} bytes, ${memory.length} expected`);
-      const end = 12 + 8 * view.getUint32(8, true);
-      if (head.length < end) return;
-      runs = [];
-      for (let at = 12; at < end; at += 8) runs.push([view.getUint32(at, true), view.getUint32(at + 4, true)]);
-      chunk = head.subarray(end);
-      head = null;
+    try {
+      if (!runs && !(chunk = readTable(chunk))) return;
+    } catch (error) {
+      tableFailed(error);
+      throw error;
     }
     for (let position = 0; position < chunk.length; ) {
       if (run === runs.length) throw new Error("snapshot longer than its runs");
@@ -107,7 +127,14 @@ function sparseWriter(memory) {
       }
     }
   };
-  return { write, complete: () => runs !== null && run === runs.length };
+  /** Copy the static data from ``instance``'s memory, before any of its code has run. */
+  const copyFrom = async (instance) => {
+    const copies = await header;
+    const source = new Uint8Array(instance.exports.memory.buffer);
+    for (const [offset, address, length] of copies) memory.set(source.subarray(address, address + length), offset);
+  };
+  const fail = (error) => tableFailed(error);
+  return { write, copyFrom, fail, complete: () => runs !== null && run === runs.length };
 }
 
 /**
@@ -119,10 +146,11 @@ function sparseWriter(memory) {
 function snapshotReader(cache, url, size) {
   const bytes = new Uint8Array(size);
   const state = { bytes, toKeep: () => null };
+  const writer = sparseWriter(bytes);
+  state.copyFrom = writer.copyFrom;
   state.complete = (async () => {
     const { response, cached } = await cachedOrFetched(await cache, url);
     state.cached = cached;
-    const writer = sparseWriter(bytes);
     const chunks = [];
     const reader = response.body.getReader();
     for (;;) {
@@ -134,7 +162,8 @@ function snapshotReader(cache, url, size) {
     if (!writer.complete()) throw new Error("snapshot shorter than its runs");
     if (!cached) state.toKeep = () => new Response(new Blob(chunks), { headers: { "Content-Type": "application/octet-stream" } });
   })();
-  state.complete.catch(() => {}); // a failed download is handled where it is awaited
+  // A failed download is handled where `complete` is awaited; the copies then wait no more.
+  state.complete.catch((error) => writer.fail(error));
   return state;
 }
 
@@ -213,8 +242,11 @@ async function start(config) {
     mark("module");
     const instantiate = settings.instantiateWasm;
     settings.instantiateWasm = (imports, done) =>
-      instantiate(imports, (instance, module) => {
+      instantiate(imports, async (instance, module) => {
         mark("wasm");
+        // The snapshot's static data comes from the fresh instance, before its code changes it. A
+        // snapshot that failed reports it below, where its bytes are awaited.
+        await restoring?.copyFrom(instance).catch(() => {});
         done(instance, module);
       });
     const module = await (await asm).default(settings);
