@@ -4,8 +4,10 @@
 //   {id, op: "compare"|"quote"|..., request}    -> {id, result: engine response} or {id, error}
 // `config` gives indexURL (the pinned Pyodide files), archiveURL (the simulator package as a
 // zip), snapshotURL and snapshotSize (a memory snapshot with the engine imported, made at build
-// time, and the size of its memory in bytes). The page may also put the config, as JSON, in the fragment of
-// this script's URL: the engine then starts as soon as the script runs (see the end).
+// time, and the size of its memory in bytes). The page may also put the config, as JSON, in the
+// fragment of this script's URL: the engine then starts as soon as the script runs (see the end).
+// `sources` tells where the wasm and the snapshot were read from: "cache" (Cache Storage, kept
+// by an earlier visit), "network", or for the wasm "loader (reason)" when Pyodide compiled it.
 
 const ENGINE_DIR = "/home/pyodide/engine";
 const CACHE_NAME = "ac-engine";
@@ -288,7 +290,6 @@ simulator.handle_json`);
     handleJson,
     info: {
       snapshot: pyodide.fromSnapshot,
-      // Where the two big files came from: "cache" (Cache Storage, kept by an earlier visit) or "network".
       sources: {
         wasm: wasm.failed ? `loader (${wasm.failed})` : wasm.cached ? "cache" : "network",
         snapshot: pyodide.fromSnapshot ? (snapshot.cached ? "cache" : "network") : null,
