@@ -1,0 +1,119 @@
+"""Compare the simulator page's start-up between builds, loads interleaved (A, B, B, A, ...).
+
+On a shared two-CPU machine the same build's medians move by 100 ms from one run to the next,
+so two changes are only compared in the same run, one load of each in turn::
+
+    .venv/bin/python benchmarks/site_ab.py before=/tmp/site-before after=build/site [--runs 7] [--cold] [--warm]
+
+Each ``LABEL=DIR`` is a built site (``mkdocs build -d DIR``). Cold: a new Chromium per load.
+Warm: one persistent profile per build, loaded once, then one new tab per load. It prints, per
+build, the medians (and every run) of first premium painted, engine ready and the worker's marks
+on the page's clock. Standard library and Playwright only; measuring helpers from ``site.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+# benchmarks/site.py, by path: the name "site" is the standard library's.
+_spec = importlib.util.spec_from_file_location("site_bench", Path(__file__).with_name("site.py"))
+assert _spec is not None
+assert _spec.loader is not None
+bench = importlib.util.module_from_spec(_spec)
+sys.modules["site_bench"] = bench
+_spec.loader.exec_module(bench)
+
+
+def figures(load: Any) -> dict[str, float | None]:
+    """A load's figures, ms from navigation start: paint, ready and every worker mark."""
+    out: dict[str, float | None] = {
+        "first premium painted": load.premium_ms,
+        "engine ready": load.ready_ms,
+        "worker created": load.worker_created_ms,
+        "worker starts": bench.engine_mark(load, None),
+    }
+    for name in load.info.get("marks") or {}:
+        out[f"worker: {name}"] = bench.engine_mark(load, name)
+    return out
+
+
+def report(label: str, mode: str, loads: list[Any]) -> None:
+    rows = [figures(x) for x in loads]
+    names: list[str] = []
+    for row in rows:
+        names += [n for n in row if n not in names]
+    print(f"## {label}, {mode}: medians of {len(loads)} (ms from navigation start)")
+    for name in names:
+        values = [v for row in rows if (v := row.get(name)) is not None]
+        if values:
+            runs = ", ".join(f"{v:.0f}" for v in values)
+            print(f"  {name:<30}{statistics.median(values):8.0f}   [{runs}]")
+    for load in loads:
+        if load.problems or load.error:
+            print(f"  problem: {load.error or load.problems[:3]}")
+
+
+def parse_site(text: str) -> tuple[str, Path]:
+    label, _, directory = text.partition("=")
+    site = Path(directory)
+    if not label or not (site / "simulateur" / "index.html").is_file():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL=DIR, DIR a built site")
+    return label, site
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sites", nargs="+", type=parse_site, metavar="LABEL=DIR")
+    parser.add_argument("--runs", type=int, default=7, help="loads per build and mode (7)")
+    parser.add_argument("--cold", action="store_true", help="cold loads only")
+    parser.add_argument("--warm", action="store_true", help="warm loads only")
+    args = parser.parse_args()
+    modes = [m for m in ("cold", "warm") if getattr(args, m)] or ["cold", "warm"]
+    from playwright.sync_api import sync_playwright
+
+    print(f"# {' vs '.join(label for label, _ in args.sites)}; {bench.cpu_model()}")
+    with tempfile.TemporaryDirectory(prefix="site-ab-") as tmp_name, ExitStack() as stack:
+        tmp = Path(tmp_name)
+        playwright = stack.enter_context(sync_playwright())
+        served = []
+        for label, site in args.sites:
+            root = bench.make_root(site, tmp / label)
+            served.append((label, root, stack.enter_context(bench.serving(root))))
+        for mode in modes:
+            loads: dict[str, list[Any]] = {label: [] for label, _, _ in served}
+            contexts = {}
+            if mode == "warm":
+                for label, root, base in served:
+                    contexts[label] = stack.enter_context(
+                        bench.persistent(playwright, tmp / f"profile-{label}")
+                    )
+                    page = contexts[label].new_page()
+                    bench.load_page(page, base, bench.SIM_PATH, root)
+                    page.close()
+                time.sleep(bench.PRIME_SETTLE_S)
+            for run in range(args.runs):
+                for label, root, base in served if run % 2 == 0 else served[::-1]:
+                    if mode == "cold":
+                        with bench.cold_page(playwright) as page:
+                            loads[label].append(bench.load_page(page, base, bench.SIM_PATH, root))
+                    else:
+                        page = contexts[label].new_page()
+                        loads[label].append(bench.load_page(page, base, bench.SIM_PATH, root))
+                        page.close()
+                    time.sleep(1)
+            for label, _, _ in served:
+                report(label, mode, loads[label])
+    print(f"load average (1 min) after: {Path('/proc/loadavg').read_text().split()[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
