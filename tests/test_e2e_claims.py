@@ -43,6 +43,7 @@ from .test_e2e_stack import (
     log_in,
     new_email,
     recording_page,
+    send_subscription,
     subscription,
 )
 
@@ -281,12 +282,9 @@ def test_journey_from_the_simulator_to_the_indemnity(browser, site, stack):
     owner.click("#devis-subscribe")
     owner.wait_for_selector("#sub-form", state="visible")
     fill_subscription(owner, INSURED_SIREN)
-    with owner.expect_response(
-        lambda r: r.url.endswith("/subscriptions") and r.request.method == "POST"
-    ) as done:
-        owner.click("#sub-form button[type=submit]")
-    assert done.value.status == 201
-    policy = done.value.json()
+    done = send_subscription(owner)
+    assert done.status == 201
+    policy = done.json()
     assert policy["formula"] == "selection"
     assert policy["start_date"] == today.isoformat()
     owner.wait_for_selector("#sub-result", state="visible")

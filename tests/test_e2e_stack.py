@@ -167,6 +167,15 @@ def new_email() -> str:
     return f"jeanne.{uuid.uuid4().hex[:10]}@example.fr"
 
 
+def send_subscription(page: Any) -> Any:
+    """Press the subscription form's button; the API's answer to its POST."""
+    with page.expect_response(
+        lambda r: r.url.endswith("/subscriptions") and r.request.method == "POST"
+    ) as answer:
+        page.click("#sub-form button[type=submit]")
+    return answer.value
+
+
 def fill_subscription(page: Any, siren: str) -> None:
     """Fill the subscription page's form as a user would (SIREN and IBAN typed with spaces)."""
     fields = {
@@ -411,11 +420,7 @@ def test_browser_journey_from_simulation_to_attestation(browser, site, stack):
             else None
         ),
     )
-    with page.expect_response(
-        lambda r: r.url.endswith("/subscriptions") and r.request.method == "POST"
-    ) as refused:
-        page.click("#sub-form button[type=submit]")
-    assert refused.value.status == 422
+    assert send_subscription(page).status == 422
     siren_error = page.locator("[data-error-for='company.siren']")
     siren_error.wait_for(state="visible")
     assert "SIREN invalide" in siren_error.inner_text()
@@ -423,12 +428,9 @@ def test_browser_journey_from_simulation_to_attestation(browser, site, stack):
     assert page.evaluate("document.activeElement.id") == "s-company-siren"
     assert axe(page) == []
     page.fill("#s-company-siren", SIREN)
-    with page.expect_response(
-        lambda r: r.url.endswith("/subscriptions") and r.request.method == "POST"
-    ) as done:
-        page.click("#sub-form button[type=submit]")
-    assert done.value.status == 201
-    policy = done.value.json()
+    done = send_subscription(page)
+    assert done.status == 201
+    policy = done.json()
     assert len(keys) == 2
     assert keys[0] == keys[1]
     assert keys[0]

@@ -123,14 +123,8 @@ def initial_memory(wasm: bytes) -> bytes:
                 if flags == 0:  # active, memory 0, offset given by `i32.const N; end`
                     if wasm[cursor] != 0x41:
                         raise ValueError("data segment offset is not a constant")
-                    address, shift, cursor = 0, 0, cursor + 1
-                    while True:
-                        byte = wasm[cursor]
-                        cursor += 1
-                        address |= (byte & 0x7F) << shift
-                        shift += 7
-                        if byte < 0x80:
-                            break
+                    # A signed LEB128, read unsigned: the same value for an address (never negative).
+                    address, cursor = _uleb(wasm, cursor + 1)
                     cursor += 1  # end
                 elif flags != 1:  # 1: passive, copied by the program itself later
                     raise ValueError(f"data segment kind {flags} is not handled")

@@ -21,6 +21,12 @@ let engine = null;
 // This worker's own downloads use the real fetch, even while withCompiledWasm stands in for it.
 const fetchHere = self.fetch.bind(self);
 
+async function fetchOk(url) {
+  const response = await fetchHere(url);
+  if (!response.ok) throw new Error(`${response.status} on ${url}`);
+  return response;
+}
+
 /** The engine's Cache Storage, or null where there is none (private mode, opaque origin). */
 async function openCache() {
   try {
@@ -42,9 +48,7 @@ async function cachedOrFetched(cache, url) {
     cached = undefined;
   }
   if (cached) return { response: cached, cached: true };
-  const response = await fetchHere(url);
-  if (!response.ok) throw new Error(`${response.status} on ${url}`);
-  return { response, cached: false };
+  return { response: await fetchOk(url), cached: false };
 }
 
 /**
@@ -63,9 +67,7 @@ async function keepOnly(cache, files) {
 }
 
 async function fetchBytes(url) {
-  const response = await fetchHere(url);
-  if (!response.ok) throw new Error(`${response.status} on ${url}`);
-  return new Uint8Array(await response.arrayBuffer());
+  return new Uint8Array(await (await fetchOk(url)).arrayBuffer());
 }
 
 /**
@@ -110,12 +112,7 @@ function sparseWriter(memory) {
     return rest;
   };
   const write = (chunk) => {
-    try {
-      if (!runs && !(chunk = readTable(chunk))) return;
-    } catch (error) {
-      tableFailed(error);
-      throw error;
-    }
+    if (!runs && !(chunk = readTable(chunk))) return;
     for (let position = 0; position < chunk.length; ) {
       if (run === runs.length) throw new Error("snapshot longer than its runs");
       const [offset, length] = runs[run];
@@ -135,6 +132,7 @@ function sparseWriter(memory) {
     const source = new Uint8Array(instance.exports.memory.buffer);
     for (const [offset, address, length] of copies) memory.set(source.subarray(address, address + length), offset);
   };
+  // Whatever stops the file (a bad table, a cut download) also settles `header`.
   const fail = (error) => tableFailed(error);
   return { write, copyFrom, fail, complete: () => runs !== null && run === runs.length };
 }
