@@ -84,8 +84,10 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     open_simulator(page, site_url)
     info = page.evaluate("window.__sim.info")
     assert info["snapshot"] is True
-    # Restored from the snapshot, the engine needs nothing from the standard library's zip.
+    # Restored from the snapshot, the engine needs nothing from the standard library's zip, nor
+    # its own archive: the snapshot holds it imported.
     assert not [url for url in page.requests if url.endswith("python_stdlib.zip")]
+    assert archives(page) == []
     marks = info["marks"]
     assert 0 <= marks["loader"] <= marks["runtime"] <= marks["engine"] <= info["timings"]["total_ms"] + 1
     assert "prêt" in page.inner_text("#sim-status-text")
@@ -122,6 +124,13 @@ def big_files(page: Any) -> list[str]:
     return sorted(u for u in page.requests if u.endswith("pyodide.asm.wasm") or "/snapshot-" in u)
 
 
+def archives(page: Any) -> list[str]:
+    return [u for u in page.requests if "/assets/engine/simulator-" in u]
+
+
+KEPT_NOTE = "localStorage.getItem('ac-engine-kept')"
+
+
 def test_a_second_visit_starts_from_cache_storage(page, site_url):
     """The runtime and the snapshot are kept decoded in Cache Storage; the next visit asks for neither."""
     open_simulator(page, site_url)
@@ -129,6 +138,7 @@ def test_a_second_visit_starts_from_cache_storage(page, site_url):
     assert page.evaluate("window.__sim.info.sources") == {"wasm": "network", "snapshot": "network"}
     kept = sorted([config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"]])
     cached_when(page, lambda urls: urls == kept)
+    assert page.evaluate(KEPT_NOTE) == config["engine"]  # the next visit looks in the cache first
     # An older engine's file is dropped on the way.
     page.evaluate(
         "caches.open('ac-engine').then(c => c.put(new URL('../assets/engine/snapshot-0.bin', location), new Response('old')))"
@@ -151,6 +161,7 @@ def test_a_spoilt_cached_snapshot_costs_speed_not_the_engine(page, site_url):
     open_simulator(page, site_url)
     config = page.evaluate(CONFIG)
     cached_when(page, lambda urls: len(urls) == 2)
+    page.requests.clear()
     page.evaluate(
         """url => caches.open('ac-engine').then(async c => {
             const bytes = new Uint8Array(await (await c.match(url)).arrayBuffer());
@@ -161,6 +172,7 @@ def test_a_spoilt_cached_snapshot_costs_speed_not_the_engine(page, site_url):
     page.reload()
     page.wait_for_function(READY, timeout=60_000)
     assert page.evaluate("window.__sim.info.snapshot") is False
+    assert len(archives(page)) == 1  # booted without the snapshot, Python needs the engine's files
     page.fill("#f-profile-turnover", "640000")
     wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
     cached_when(page, lambda urls: config["snapshotURL"] not in urls)
@@ -168,6 +180,28 @@ def test_a_spoilt_cached_snapshot_costs_speed_not_the_engine(page, site_url):
     page.wait_for_function(READY, timeout=60_000)
     assert page.evaluate("window.__sim.info.sources.snapshot") == "network"
     assert page.evaluate("window.__sim.info.snapshot") is True
+
+
+def test_the_cache_is_looked_in_only_where_the_page_noted_the_files_kept(page, site_url):
+    """Without the page's note the files come from the network at once; with it but an emptied
+    cache, from the network too; both times the engine starts and the files are kept again."""
+    open_simulator(page, site_url)
+    config = page.evaluate(CONFIG)
+    kept = sorted([config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"]])
+    cached_when(page, lambda urls: urls == kept)
+    for forget in ("localStorage.removeItem('ac-engine-kept')", "caches.delete('ac-engine')"):
+        page.evaluate(forget)
+        page.requests.clear()
+        page.reload()
+        page.wait_for_function(READY, timeout=60_000)
+        assert page.evaluate("window.__sim.info.sources") == {"wasm": "network", "snapshot": "network"}
+        assert len(big_files(page)) == 2
+        assert page.evaluate("window.__sim.info.snapshot") is True
+        assert page.evaluate(KEPT_NOTE) == config["engine"]
+        assert cached_when(page, lambda urls: urls == kept) == kept
+    page.fill("#f-profile-turnover", "640000")
+    wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
+    assert not page.errors
 
 
 def test_changes_match_the_cli_exactly(page, site_url):

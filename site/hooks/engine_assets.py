@@ -213,7 +213,9 @@ class _Build:
             raise RuntimeError("node_modules/pyodide is missing: run `npm ci` (make site does)")
         self.archive = _engine_archive()
         self.pyodide_version = _pyodide_version()
-        digest = hashlib.sha256(self.archive + self.pyodide_version.encode()).hexdigest()[:16]
+        # The snapshot's content also depends on the tool that makes it.
+        maker = (TOOLS / "make_snapshot.mjs").read_bytes()
+        digest = hashlib.sha256(self.archive + self.pyodide_version.encode() + maker).hexdigest()[:16]
         self.hash = digest
         self.archive_name = f"simulator-{digest}.zip"
         self.snapshot_name = f"snapshot-{digest}.bin"

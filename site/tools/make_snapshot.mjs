@@ -41,6 +41,35 @@ for request in (
 simulator.handle_json("{}")
 del _profile, _compare, _terms, _invoice, request
 `);
+zeroFreeMemory(pyodide);
 const snapshot = pyodide.makeMemorySnapshot();
 fs.writeFileSync(outFile, snapshot);
 console.error(`snapshot: ${snapshot.length} bytes`);
+
+/**
+ * Zero the heap's free chunks: they hold what freed objects left, which the snapshot would
+ * carry for nothing (2.6 MB here, about 0.9 MB of its gzipped size). Each free chunk is taken
+ * with calloc, which zeroes it, then given back; a request that would grow the heap stops that
+ * size, so the memory (and the snapshot's size) stays what it was.
+ */
+function zeroFreeMemory(pyodide) {
+  const module = pyodide._module;
+  pyodide.runPython("import gc; gc.collect()");
+  const top = module._sbrk(0);
+  const memorySize = module.HEAP8.length;
+  const taken = [];
+  for (const size of [1 << 20, 1 << 16, 1 << 12, 1 << 9, 128, 32, 8]) {
+    for (;;) {
+      const before = module._sbrk(0);
+      const pointer = module._calloc(size, 1);
+      if (!pointer) break;
+      if (module._sbrk(0) !== before || pointer + size > top) {
+        module._free(pointer);
+        break;
+      }
+      taken.push(pointer);
+    }
+  }
+  for (const pointer of taken.reverse()) module._free(pointer);
+  if (module.HEAP8.length !== memorySize) throw new Error("the memory grew while the heap's free chunks were zeroed");
+}

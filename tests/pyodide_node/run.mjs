@@ -23,7 +23,8 @@
 //                   --pyodide-dir DIR (default <repo>/node_modules/pyodide),
 //                   --snapshot FILE (restore this memory snapshot, made by
 //                   site/tools/make_snapshot.mjs, with an empty standard library, as the
-//                   site's worker does; the engine then comes from the snapshot).
+//                   site's worker does; the engine then comes from the snapshot, and no
+//                   package file is written).
 //
 // Versions and start-up time go to stderr; so does anything Python prints.
 // Exit status: 0 success, 1 failure (message on stderr), 2 bad usage.
@@ -220,7 +221,9 @@ async function startPyodide(opts) {
   const pyodide = await loadPyodide(settings);
   const loadMs = performance.now() - started;
 
-  const files = packageFiles(opts.packageDir);
+  // A restored snapshot holds the engine imported, its tariffs read: as in the site's worker, no
+  // package file is written, so a request that would read one fails here too.
+  const files = opts.snapshot ? [] : packageFiles(opts.packageDir);
   const target = `${PKG_ROOT}/${PKG_NAME}`;
   for (const rel of files) {
     const dest = `${target}/${rel}`;
@@ -233,7 +236,8 @@ async function startPyodide(opts) {
   const pythonVersion = ns.get("python_version")();
   process.stderr.write(
     `run.mjs: pyodide ${pyodide.version} (Python ${pythonVersion}) started in ${loadMs.toFixed(0)} ms ` +
-      `from ${opts.pyodideDir}; ${files.length} package files from ${opts.packageDir}\n`,
+      `from ${opts.pyodideDir}; ` +
+      (opts.snapshot ? `engine from ${opts.snapshot}\n` : `${files.length} package files from ${opts.packageDir}\n`),
   );
   return { pyodide, ns };
 }

@@ -2,10 +2,12 @@
 // Protocol (plain JSON both ways):
 //   {id, op: "init", request: config}           -> {id, result: {timings, marks, snapshot, sources}} or {id, error}
 //   {id, op: "compare"|"quote"|..., request}    -> {id, result: engine response} or {id, error}
-// `config` gives indexURL (the pinned Pyodide files), archiveURL (the simulator package as a
-// zip), snapshotURL and snapshotSize (a memory snapshot with the engine imported, made at build
-// time, and the size of its memory in bytes). The page may also put the config, as JSON, in the
-// fragment of this script's URL: the engine then starts as soon as the script runs (see the end).
+// `config` gives indexURL (the pinned Pyodide files), snapshotURL and snapshotSize (a memory
+// snapshot with the engine imported and its tariffs read, made at build time, and the size of its
+// memory in bytes), archiveURL (the simulator package as a zip, fetched only when Python boots
+// without the snapshot) and cached (true when the page noted that an earlier visit kept the wasm
+// and the snapshot in Cache Storage). The page may also put the config, as JSON, in the fragment
+// of this script's URL: the engine then starts as soon as the script runs (see the end).
 // `sources` tells where the wasm and the snapshot were read from: "cache" (Cache Storage, kept
 // by an earlier visit), "network", or for the wasm "loader (reason)" when Pyodide compiled it.
 
@@ -39,11 +41,12 @@ async function openCache() {
 /**
  * The decoded copy of ``url`` kept in Cache Storage by an earlier visit, else the network's
  * response. The HTTP cache holds these big files gzipped and would inflate them on every visit.
+ * ``lookup`` settles with the cache to look in, or with null to go to the network at once.
  */
-async function cachedOrFetched(cache, url) {
+async function cachedOrFetched(lookup, url) {
   let cached;
   try {
-    cached = await cache?.match(url);
+    cached = await (await lookup)?.match(url);
   } catch {
     cached = undefined;
   }
@@ -90,12 +93,15 @@ function sparseWriter(memory) {
   });
   header.catch(() => {});
   const readTable = (chunk) => {
-    const joined = new Uint8Array(head.length + chunk.length);
-    joined.set(head);
-    joined.set(chunk, head.length);
-    head = joined;
+    if (head.length === 0) head = chunk; // the usual case: the whole table is in the first chunk
+    else {
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      head = joined;
+    }
     if (head.length < 16) return null;
-    const view = new DataView(head.buffer);
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const word = (at) => view.getUint32(at, true);
     if (String.fromCharCode(...head.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
     if (word(4) !== memory.length) throw new Error(`snapshot of ${word(4)} bytes, ${memory.length} expected`);
@@ -143,13 +149,14 @@ function sparseWriter(memory) {
  * settles when every byte is in. `toKeep()` gives the file to store in Cache Storage (null
  * when it came from there).
  */
-function snapshotReader(cache, url, size) {
+function snapshotReader(lookup, url, size) {
   const bytes = new Uint8Array(size);
   const state = { bytes, toKeep: () => null };
   const writer = sparseWriter(bytes);
   state.copyFrom = writer.copyFrom;
+  state.responded = cachedOrFetched(lookup, url);
   state.complete = (async () => {
-    const { response, cached } = await cachedOrFetched(await cache, url);
+    const { response, cached } = await state.responded;
     state.cached = cached;
     const chunks = [];
     const reader = response.body.getReader();
@@ -172,10 +179,11 @@ function snapshotReader(cache, url, size) {
  * compile it only once its own two modules are imported (about 40 ms later), and from the HTTP
  * cache, which inflates the gzipped 9.6 MB on each visit (about 70 ms more than Cache Storage).
  */
-function wasmCompiler(cache, url) {
+function wasmCompiler(lookup, url) {
   const state = { toKeep: () => null };
+  state.responded = cachedOrFetched(lookup, url);
   state.module = (async () => {
-    const { response, cached } = await cachedOrFetched(await cache, url);
+    const { response, cached } = await state.responded;
     state.cached = cached;
     if (!cached) {
       const copy = response.clone();
@@ -223,15 +231,21 @@ async function start(config) {
   const mark = (name) => {
     marks[name] = performance.now() - t0;
   };
-  // Every download and the runtime's compile start now, side by side.
+  // Every download and the runtime's compile start now, side by side. Cache Storage is asked
+  // first only where an earlier visit kept the files: on a first visit, opening it would hold
+  // both downloads back by 70 to 150 ms.
   const cache = openCache();
+  const lookup = config.cached ? cache : Promise.resolve(null);
   const wasmURL = `${config.indexURL}pyodide.asm.wasm`;
-  const wasm = wasmCompiler(cache, wasmURL);
+  const wasm = wasmCompiler(lookup, wasmURL);
+  wasm.responded.then(() => mark("wasm_response"), () => {});
   wasm.module.then(() => mark("wasm_compiled"), () => {});
-  const archive = fetchBytes(config.archiveURL);
-  archive.catch(() => {});
-  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(cache, config.snapshotURL, config.snapshotSize) : null;
+  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize) : null;
+  snapshot?.responded.then(() => mark("snapshot_response"), () => {});
   snapshot?.complete.then(() => mark("snapshot_bytes"));
+  // The snapshot holds the engine: its archive is only fetched to boot without one.
+  let archive = snapshot ? null : fetchBytes(config.archiveURL);
+  archive?.catch(() => {});
   // The loader asks for pyodide.asm.mjs only after its own import and settings: ask now.
   const asm = import(`${config.indexURL}pyodide.asm.mjs`);
   asm.then(() => mark("asm"), () => {});
@@ -270,7 +284,10 @@ async function start(config) {
   });
   const t1 = performance.now();
   mark("runtime");
-  pyodide.runtime.unpackArchive(await archive, "zip", { extractDir: ENGINE_DIR });
+  if (!pyodide.fromSnapshot) {
+    archive ??= fetchBytes(config.archiveURL);
+    pyodide.runtime.unpackArchive(await archive, "zip", { extractDir: ENGINE_DIR });
+  }
   const handleJson = pyodide.runtime.runPython(`
 import sys
 if "${ENGINE_DIR}" not in sys.path:

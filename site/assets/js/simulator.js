@@ -75,8 +75,28 @@ function absoluteURL(url) {
   return new URL(url, document.baseURI).href;
 }
 
+// The engine whose files an earlier visit's worker kept in Cache Storage. The worker looks there
+// first only when this names the engine it starts: a first visit goes to the network at once.
+const KEPT_KEY = "ac-engine-kept";
+
+function keptBefore(engineId) {
+  try {
+    return localStorage.getItem(KEPT_KEY) === engineId;
+  } catch {
+    return false; // storage refused (privacy settings): the worker goes to the network
+  }
+}
+
+function noteKept(engineId) {
+  try {
+    localStorage.setItem(KEPT_KEY, engineId);
+  } catch {
+    // Only the next visit's speed depends on it.
+  }
+}
+
 function engineConfig(config) {
-  const out = { ...config };
+  const out = { ...config, cached: keptBefore(config.engine) };
   for (const key of ["indexURL", "archiveURL", "snapshotURL"]) out[key] = absoluteURL(out[key]);
   return out;
 }
@@ -499,6 +519,8 @@ async function start() {
     return;
   }
   ready = true;
+  // The worker keeps the files it downloaded once the engine runs (a failed copy costs a lookup).
+  if (sim.info.snapshot) noteKept(boot.config.engine);
   const seconds = (sim.info.timings.total_ms / 1000).toFixed(1).replace(".", ",");
   setStatus(`Calcul en direct dans votre navigateur (prêt en ${seconds} s) : chaque modification met les résultats à jour.`, false);
   if (fromURL || forms.main.dataset.dirty) recompute();
