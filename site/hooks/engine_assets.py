@@ -3,10 +3,10 @@
 - the simulator page gets the default simulation computed by the engine on
   CPython and rendered to HTML by the browser's own renderer (run in Node), so
   numbers show before Pyodide is ready;
-- the build output gets the pinned Pyodide runtime, the ``simulator`` package
-  as a zip, a Pyodide memory snapshot with the engine already imported (made
-  in Node, cached by content hash, published without its zero blocks) and gzip
-  siblings of the large files.
+- the build output gets the pinned Pyodide runtime, a Pyodide memory snapshot
+  with the engine already imported (made in Node, cached by content hash,
+  published without its zero blocks), the ``simulator`` package as a zip (for
+  a worker that cannot use the snapshot) and gzip siblings of the large files.
 """
 
 from __future__ import annotations
