@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -465,9 +466,12 @@ def test_browser_journey_from_simulation_to_attestation(browser, site, stack):
     assert policy["policy_number"] in text
     assert label in text
     assert page.get_attribute("#espace-download", "href").startswith("blob:")
-    storage = page.evaluate("({session: Object.keys(sessionStorage), local: localStorage.length})")
+    storage = page.evaluate("({session: Object.keys(sessionStorage), local: Object.keys(localStorage)})")
     assert "ac-session" in storage["session"]
-    assert storage["local"] == 0
+    # The session stays in the tab: the only lasting note is the simulator's (which engine's
+    # files this browser keeps), with no personal data in it.
+    assert storage["local"] == ["ac-engine-kept"]
+    assert re.fullmatch(r"[0-9a-f]{16}", page.evaluate("localStorage.getItem('ac-engine-kept')"))
     assert context.cookies() == []
 
     # Log out: the tab forgets the session; "Mon espace" asks to log in again.
