@@ -116,7 +116,7 @@ def profiles(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def label(node: dict[str, Any]) -> str:
     frame = node["callFrame"]
     name = frame.get("functionName") or "(anonymous)"
-    where = frame.get("url", "").rsplit("/", 1)[-1]
+    where = frame.get("url", "").split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
     return f"{name} [{where}]" if where else name
 
 
