@@ -377,6 +377,16 @@ def test_prices_shown_are_the_engine_strings(page, site_url):
     assert text.replace("\u202f", "").replace("\u00a0", " ") == f"{int(whole)},{cents} €"
 
 
+def release(page: Any, held: list[Any]) -> None:
+    """Let the held snapshot request go, once the worker has made it."""
+    deadline = time.monotonic() + 30
+    while not held:
+        assert time.monotonic() < deadline, "the worker never asked for the snapshot"
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+
+
 SEARCH_WORKER = "performance.getEntriesByType('resource').filter(e => e.name.includes('/workers/search.')).map(e => e.startTime)"
 
 
@@ -406,6 +416,53 @@ def test_search_starts_at_once_when_the_visitor_turns_to_it(page, site_url):
     page.wait_for_selector(".md-search-result__item")
     assert page.evaluate("window.__searchDeferred.reason") == "visitor"
     assert page.evaluate("window.__sim?.info ?? null") is None  # the engine is still waiting
-    for route in held:
-        route.continue_()
+    release(page, held)
     page.wait_for_function(READY, timeout=60_000)
+
+
+THEME_SCRIPT = "performance.getEntriesByType('resource').filter(e => /\\/javascripts\\/bundle\\./.test(e.name)).map(e => e.startTime)"
+
+
+def test_theme_script_starts_once_the_engine_is_ready(page, site_url):
+    """The theme's JavaScript waits for the engine, then runs (it publishes its observables)."""
+    page.add_init_script(
+        "document.addEventListener('sim:ready', () => { window.__readyAt = performance.now(); })"
+    )
+    held: list[Any] = []
+    page.route("**/assets/engine/snapshot-*", lambda route: held.append(route))
+    page.goto(f"{site_url}simulateur/")
+    page.wait_for_selector("#sim-compare [data-premium-total]")
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.component$") == "undefined"
+    assert page.evaluate(THEME_SCRIPT) == []
+    release(page, held)
+    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_function(f"({THEME_SCRIPT}).length === 1")
+    assert page.evaluate(THEME_SCRIPT)[0] >= page.evaluate("window.__readyAt")
+    page.wait_for_function("typeof window.component$ === 'object'")
+    assert not page.errors
+
+
+def test_theme_script_starts_at_the_visitors_first_key(page, site_url):
+    """With the engine still loading (its snapshot held back), a key press starts the theme's script."""
+    held: list[Any] = []
+    page.route("**/assets/engine/snapshot-*", lambda route: held.append(route))
+    page.goto(f"{site_url}simulateur/")
+    page.wait_for_selector("#sim-compare [data-premium-total]")
+    page.wait_for_timeout(300)
+    assert page.evaluate(THEME_SCRIPT) == []
+    page.keyboard.press("Tab")
+    page.wait_for_function(f"({THEME_SCRIPT}).length === 1")
+    assert page.evaluate("window.__sim?.info ?? null") is None  # the engine is still waiting
+    release(page, held)
+    page.wait_for_function(READY, timeout=60_000)
+    assert not page.errors
+
+
+def test_theme_script_starts_when_the_engine_cannot(page, site_url):
+    page.route("**/assets/engine/engine-worker-*.js", lambda route: route.abort())
+    page.goto(f"{site_url}simulateur/")
+    page.wait_for_function(
+        "document.getElementById('sim-status-text').textContent.includes('pas pu démarrer')"
+    )
+    page.wait_for_function(f"({THEME_SCRIPT}).length === 1")

@@ -516,6 +516,7 @@ async function start() {
     sim.info = await engine.ready;
   } catch (error) {
     setStatus(`Le calcul dans le navigateur n'a pas pu démarrer (${error.message}). Les chiffres affichés sont ceux du profil d'exemple.`, false);
+    document.dispatchEvent(new CustomEvent("sim:failed", { detail: error.message }));
     return;
   }
   ready = true;
