@@ -1,6 +1,6 @@
 // "Mes clients et leurs limites": list the buyers of the owner's policy with their limits, add a
 // buyer (SIREN or EU VAT number), request a limit (decided at once or referred), the alerts.
-import { LIMIT_KIND, REQUEST_STATUS, choosePolicy, esc, euro, failed, frenchDate, row, start } from "./espace-common.js";
+import { LIMIT_KIND, REQUEST_STATUS, esc, euro, failed, frenchDate, row, start, withPolicies } from "./espace-common.js";
 import { busy, checkRequired, hideMessage, showApiError, showMessage } from "./service.js";
 
 const status = document.getElementById("clients-status");
@@ -141,16 +141,10 @@ async function main() {
     event.preventDefault();
     requestLimit(event.target);
   });
-  try {
-    policies = await choosePolicy(ctx, select);
-    if (!policies.length) {
-      showMessage(status, "Aucun contrat en vigueur n'est rattaché à votre compte.", "info");
-      return;
-    }
-    await Promise.all([loadBuyers(), loadAlerts()]);
-  } catch (error) {
-    failed(status, error, "Cet espace est réservé aux assurés : votre compte n'y a pas accès.");
-  }
+  await withPolicies(ctx, select, status, (active) => {
+    policies = active;
+    return Promise.all([loadBuyers(), loadAlerts()]);
+  });
 }
 
 main();

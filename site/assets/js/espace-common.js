@@ -76,7 +76,7 @@ export function failed(status, error, forbidden = "Votre compte n'a pas accès �
 }
 
 /** The owner's active policies; fills the ``select`` when there are several. */
-export async function choosePolicy(ctx, select) {
+async function choosePolicy(ctx, select) {
   const { data } = await ctx.call("me/policies?limit=50");
   const policies = data.items.filter((p) => p.status === "active");
   select.innerHTML = policies
@@ -84,6 +84,23 @@ export async function choosePolicy(ctx, select) {
     .join("");
   select.closest("[data-policy-picker]").hidden = policies.length < 2;
   return policies;
+}
+
+/**
+ * Fill the policy picker with the owner's active policies, then ``load(policies)``. An account
+ * with none, or one the owner's pages refuse, is told so in ``status``.
+ */
+export async function withPolicies(ctx, select, status, load) {
+  try {
+    const policies = await choosePolicy(ctx, select);
+    if (!policies.length) {
+      showMessage(status, "Aucun contrat en vigueur n'est rattaché à votre compte.", "info");
+      return;
+    }
+    await load(policies);
+  } catch (error) {
+    failed(status, error, "Cet espace est réservé aux assurés : votre compte n'y a pas accès.");
+  }
 }
 
 const DOCUMENT_STATUS = { pending: "en attente de vérification", accepted: "reçu", rejected: "refusé" };

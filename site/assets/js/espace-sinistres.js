@@ -1,7 +1,7 @@
 // "Mes impayés et sinistres": declare an overdue invoice (the engine's answer at once: accepted
 // with the timeline, or rejected with its reasons), the claims with status, history and documents
 // (presigned POST upload, then confirm; list; presigned download link).
-import { CLAIM_STATUS, DOCUMENT_KIND, HISTORY_ACTION, choosePolicy, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, start } from "./espace-common.js";
+import { CLAIM_STATUS, DOCUMENT_KIND, HISTORY_ACTION, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, start, withPolicies } from "./espace-common.js";
 import { busy, checkRequired, hideMessage, parisDay, showApiError, showMessage } from "./service.js";
 
 const status = document.getElementById("claims-status");
@@ -207,16 +207,7 @@ async function main() {
     const button = event.target.closest("[data-download]");
     if (button) downloadLink(ctx, button, status);
   });
-  try {
-    const policies = await choosePolicy(ctx, select);
-    if (!policies.length) {
-      showMessage(status, "Aucun contrat en vigueur n'est rattaché à votre compte.", "info");
-      return;
-    }
-    await Promise.all([loadBuyers(), loadClaims()]);
-  } catch (error) {
-    failed(status, error, "Cet espace est réservé aux assurés : votre compte n'y a pas accès.");
-  }
+  await withPolicies(ctx, select, status, () => Promise.all([loadBuyers(), loadClaims()]));
 }
 
 main();
