@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,3 +23,16 @@ def git_revision() -> str:
     except OSError:
         return "unknown"
     return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def site_bench() -> ModuleType:
+    """benchmarks/site.py as a module (by path: the name "site" is the standard library's)."""
+    if "site_bench" in sys.modules:
+        return sys.modules["site_bench"]
+    spec = importlib.util.spec_from_file_location("site_bench", Path(__file__).with_name("site.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["site_bench"] = module
+    spec.loader.exec_module(module)
+    return module

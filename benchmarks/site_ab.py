@@ -14,7 +14,6 @@ on the page's clock. Standard library and Playwright only; measuring helpers fro
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -23,13 +22,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-# benchmarks/site.py, by path: the name "site" is the standard library's.
-_spec = importlib.util.spec_from_file_location("site_bench", Path(__file__).with_name("site.py"))
-assert _spec is not None
-assert _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["site_bench"] = bench
-_spec.loader.exec_module(bench)
+from common import site_bench  # benchmarks/ is on sys.path when a script runs
+
+bench = site_bench()
 
 
 def figures(load: Any) -> dict[str, float | None]:

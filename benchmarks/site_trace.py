@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
 import json
 import sys
 import tempfile
@@ -22,13 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-# benchmarks/site.py, by path: the name "site" is the standard library's.
-_spec = importlib.util.spec_from_file_location("site_bench", Path(__file__).with_name("site.py"))
-assert _spec is not None
-assert _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["site_bench"] = bench
-_spec.loader.exec_module(bench)
+from common import site_bench  # benchmarks/ is on sys.path when a script runs
+
+bench = site_bench()
 
 CATEGORIES = [
     "toplevel",
