@@ -377,6 +377,15 @@ def test_prices_shown_are_the_engine_strings(page, site_url):
     assert text.replace("\u202f", "").replace("\u00a0", " ") == f"{int(whole)},{cents} €"
 
 
+def open_with_snapshot_held(page: Any, site_url: str) -> list[Any]:
+    """Open the simulator with the engine's snapshot request held back; the held routes."""
+    held: list[Any] = []
+    page.route("**/assets/engine/snapshot-*", lambda route: held.append(route))
+    page.goto(f"{site_url}simulateur/")
+    page.wait_for_selector("#sim-compare [data-premium-total]")
+    return held
+
+
 def release(page: Any, held: list[Any]) -> None:
     """Let the held snapshot request go, once the worker has made it."""
     deadline = time.monotonic() + 30
@@ -406,10 +415,7 @@ def test_search_starts_after_the_engine_and_finds_pages(page, site_url):
 
 def test_search_starts_at_once_when_the_visitor_turns_to_it(page, site_url):
     """With the engine still loading (its snapshot held back), focusing the search box starts it."""
-    held: list[Any] = []
-    page.route("**/assets/engine/snapshot-*", lambda route: held.append(route))
-    page.goto(f"{site_url}simulateur/")
-    page.wait_for_selector("#sim-compare [data-premium-total]")
+    held = open_with_snapshot_held(page, site_url)
     assert page.evaluate("window.__searchDeferred.released") is False
     page.focus("input.md-search__input")
     page.fill("input.md-search__input", "franchise")
@@ -428,10 +434,7 @@ def test_theme_script_starts_once_the_engine_is_ready(page, site_url):
     page.add_init_script(
         "document.addEventListener('sim:ready', () => { window.__readyAt = performance.now(); })"
     )
-    held: list[Any] = []
-    page.route("**/assets/engine/snapshot-*", lambda route: held.append(route))
-    page.goto(f"{site_url}simulateur/")
-    page.wait_for_selector("#sim-compare [data-premium-total]")
+    held = open_with_snapshot_held(page, site_url)
     page.wait_for_timeout(300)
     assert page.evaluate("typeof window.component$") == "undefined"
     assert page.evaluate(THEME_SCRIPT) == []
@@ -445,10 +448,7 @@ def test_theme_script_starts_once_the_engine_is_ready(page, site_url):
 
 def test_theme_script_starts_at_the_visitors_first_key(page, site_url):
     """With the engine still loading (its snapshot held back), a key press starts the theme's script."""
-    held: list[Any] = []
-    page.route("**/assets/engine/snapshot-*", lambda route: held.append(route))
-    page.goto(f"{site_url}simulateur/")
-    page.wait_for_selector("#sim-compare [data-premium-total]")
+    held = open_with_snapshot_held(page, site_url)
     page.wait_for_timeout(300)
     assert page.evaluate(THEME_SCRIPT) == []
     page.keyboard.press("Tab")

@@ -232,7 +232,6 @@ async function withCompiledWasm(url, wasm, load, tiny) {
       const key = String.fromCharCode(...bytes);
       tiny.asked += 1;
       if (!compiled.has(key)) compiled.set(key, Reflect.construct(target, args, newTarget));
-      tiny.compiled = compiled.size;
       return compiled.get(key);
     },
   });
@@ -242,6 +241,7 @@ async function withCompiledWasm(url, wasm, load, tiny) {
     self.fetch = nativeFetch;
     WebAssembly.instantiateStreaming = instantiateStreaming;
     WebAssembly.Module = Module;
+    tiny.compiled = compiled.size;
   }
 }
 
