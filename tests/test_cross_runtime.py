@@ -4,10 +4,12 @@ All requests go through one Node process (Pyodide takes seconds to start);
 each request is then its own test case, named after the request. Request
 texts are fixed here, so both runtimes parse exactly the same text.
 
-Pyodide runs twice: booted from its files, and as the site's worker runs it,
-restoring the memory snapshot made by ``site/tools/make_snapshot.mjs`` with an
-empty standard library (the page never downloads ``python_stdlib.zip``): an
-import the snapshot does not hold fails there, on any request.
+Pyodide runs from the files the site serves (npm's, with the build's edits:
+``RUNTIME_EDITS`` in ``site/hooks/engine_assets.py``), twice: booted from
+them, and as the site's worker runs it, restoring the memory snapshot made by
+``site/tools/make_snapshot.mjs`` with an empty standard library (the page never
+downloads ``python_stdlib.zip``): an import the snapshot does not hold fails
+there, on any request.
 
 Without ``node_modules/pyodide`` (or ``node``) the test is skipped, except
 under CI (``CI`` set), where it fails: CI installs them with ``npm ci``.
@@ -369,8 +371,8 @@ def _pyodide_answer(answer: Any) -> Any:
     return answer
 
 
-def _snapshot(directory: Path) -> Path:
-    """A snapshot of the engine as the site build makes it, from the package CPython runs."""
+def _engine_assets() -> Any:
+    """The site's build hook, which knows the runtime the site serves and how the snapshot is made."""
     import sys
 
     sys.path.insert(0, str(REPO / "site" / "hooks"))
@@ -378,11 +380,16 @@ def _snapshot(directory: Path) -> Path:
         import engine_assets
     finally:
         sys.path.pop(0)
+    return engine_assets
+
+
+def _snapshot(directory: Path, runtime: Path) -> Path:
+    """A snapshot of the engine as the site build makes it, from the package CPython runs."""
     archive = directory / "simulator.zip"
-    archive.write_bytes(engine_assets._engine_archive())
+    archive.write_bytes(_engine_assets()._engine_archive())
     out = directory / "snapshot.bin"
     proc = subprocess.run(
-        ["node", str(SNAPSHOT_TOOL), str(PYODIDE_DIR), str(archive), str(out)],
+        ["node", str(SNAPSHOT_TOOL), str(runtime), str(archive), str(out)],
         capture_output=True,
         text=True,
         timeout=NODE_TIMEOUT_S,
@@ -409,7 +416,11 @@ def responses(
     directory = tmp_path_factory.mktemp("cross_runtime")
     requests_file = directory / "requests.json"
     requests_file.write_text(json.dumps([text for _, text in REQUESTS], ensure_ascii=True), "ascii")
-    extra = ["--snapshot", str(_snapshot(directory))] if request.param == "snapshot" else []
+    # The runtime the site serves (Pyodide's files with the build's edits), booted or restored.
+    runtime = _engine_assets().runtime_dir()
+    extra = ["--pyodide-dir", str(runtime)]
+    if request.param == "snapshot":
+        extra += ["--snapshot", str(_snapshot(directory, runtime))]
     proc = subprocess.run(
         [
             "node",

@@ -56,14 +56,17 @@ async function cachedOrFetched(lookup, url) {
 
 /**
  * Store the files fetched from the network this time and drop any other (older engines'), once
- * the engine runs, so the writes never delay its start. ``files`` maps each URL in use to the
- * Response to store, or null when it came from the cache.
+ * the engine runs, so the writes never delay its start. ``files`` maps each URL in use to a
+ * function giving the Response to store, or null when it came from the cache.
  */
 async function keepOnly(cache, files) {
   if (!cache) return;
   try {
     for (const request of await cache.keys()) if (!(request.url in files)) await cache.delete(request);
-    for (const [url, response] of Object.entries(files)) if (response) await cache.put(url, response);
+    for (const [url, toKeep] of Object.entries(files)) {
+      const response = toKeep();
+      if (response) await cache.put(url, response);
+    }
   } catch {
     // A full or refused cache only costs speed on the next visit.
   }
@@ -147,10 +150,9 @@ function sparseWriter(memory) {
  * The snapshot's memory, filled as its bytes arrive. Pyodide gets the buffer at once, so it
  * compiles the runtime meanwhile (it would otherwise wait for the whole file); `complete`
  * settles when every byte is in. `toKeep()` gives the file to store in Cache Storage (null
- * when it came from there). A copy from Cache Storage is read once ``first`` settles: this
- * thread then feeds the runtime's compile first, which is the longer way to the engine.
+ * when it came from there).
  */
-function snapshotReader(lookup, url, size, first) {
+function snapshotReader(lookup, url, size) {
   const bytes = new Uint8Array(size);
   const state = { bytes, toKeep: () => null };
   const writer = sparseWriter(bytes);
@@ -159,7 +161,6 @@ function snapshotReader(lookup, url, size, first) {
   state.complete = (async () => {
     const { response, cached } = await state.responded;
     state.cached = cached;
-    if (cached) await first.catch(() => {});
     const chunks = [];
     const reader = response.body.getReader();
     for (;;) {
@@ -261,7 +262,7 @@ async function start(config) {
   const wasm = wasmCompiler(lookup, wasmURL);
   wasm.responded.then(() => mark("wasm_response"), () => {});
   wasm.module.then(() => mark("wasm_compiled"), () => {});
-  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize, wasm.module) : null;
+  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize) : null;
   snapshot?.responded.then(() => mark("snapshot_response"), () => {});
   snapshot?.complete.then(() => mark("snapshot_bytes"));
   // The snapshot holds the engine: its archive is only fetched to boot without one.
@@ -319,10 +320,11 @@ simulator.handle_json`);
   const t2 = performance.now();
   mark("engine");
   // A copy that failed (a cut or stale file) is dropped: the next visit fetches it again.
+  // Kept in a later task: the snapshot's copy joins 11 MB, which the page need not wait for.
   const files = {};
-  if (!wasm.failed) files[wasmURL] = wasm.toKeep();
-  if (pyodide.fromSnapshot) files[config.snapshotURL] = snapshot.toKeep();
-  keepOnly(await cache, files);
+  if (!wasm.failed) files[wasmURL] = () => wasm.toKeep();
+  if (pyodide.fromSnapshot) files[config.snapshotURL] = () => snapshot.toKeep();
+  setTimeout(async () => keepOnly(await cache, files), 0);
   return {
     handleJson,
     info: {
