@@ -497,3 +497,35 @@ def test_same_bytes_on_cpython_and_pyodide(
             f"request: {_shorten(text)}\n{_difference(cpython, pyodide)}",
             pytrace=False,
         )
+
+
+LINKER_CHECK = """
+const { loadPyodide } = await import(process.argv[1] + "/pyodide.mjs");
+const pyodide = await loadPyodide({ indexURL: process.argv[1] + "/", stdout: () => {}, stderr: () => {} });
+console.log(pyodide.runPython(`
+import ctypes, json
+main = ctypes.CDLL(None)
+address = lambda f: ctypes.cast(f, ctypes.c_void_p).value
+json.dumps([main.strlen(b"abcd"), main.abs(-7), address(main.strlen) == address(ctypes.CDLL(None).strlen)])
+`));
+"""
+
+
+def test_the_edited_runtime_still_links_symbols_on_demand() -> None:
+    """The site's runtime fills the linker's entries only when asked (RUNTIME_EDITS): a symbol looked
+    up while Python runs still resolves to a working function, at one address every time."""
+    missing = _missing_runtime()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
+        pytest.skip(f"Pyodide runtime unavailable: {missing}")
+    runtime = _engine_assets().runtime_dir()
+    proc = subprocess.run(
+        ["node", "--input-type=module", "-e", LINKER_CHECK, str(runtime)],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [4, 7, True]

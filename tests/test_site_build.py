@@ -165,37 +165,27 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
 
 
 def test_runtime_files_are_the_pinned_packages_with_the_builds_edits(built):
-    """Pyodide's files are npm's, byte for byte, but for the listed edits to its big module and
-    V8's eager-compile hint, which counts only as the file's very first line."""
+    """Pyodide's files are npm's, byte for byte, but for the listed edits."""
     (runtime,) = (built / "assets" / "pyodide").iterdir()
     assert runtime.name == json.loads((engine_assets.PYODIDE_DIR / "package.json").read_text())["version"]
     for name in engine_assets.PYODIDE_FILES:
-        pinned = (engine_assets.PYODIDE_DIR / name).read_bytes()
-        published = (runtime / name).read_bytes()
-        edits = [edit for edit in engine_assets.RUNTIME_EDITS if edit[0] == name]
-        if name not in engine_assets.EAGER_FILES and not edits:
-            assert published == pinned, name
-            continue
-        assert published.startswith(b"//# allFunctionsCalledOnLoad\n")
-        body = published.removeprefix(b"//# allFunctionsCalledOnLoad\n")
-        for _, old, new in edits:
-            assert body.count(new.encode()) == 1
-            assert old.encode() not in body
-            body = body.replace(new.encode(), old.encode())
-        assert body == pinned, name
-    assert (
-        {"pyodide.asm.mjs"} == engine_assets.EAGER_FILES == {edit[0] for edit in engine_assets.RUNTIME_EDITS}
-    )
-    # The folder the snapshot is made from holds these very files.
-    for name in engine_assets.PYODIDE_FILES:
+        body = (runtime / name).read_bytes()
+        for file, old, new in engine_assets.RUNTIME_EDITS:
+            if file == name:
+                assert body.count(new.encode()) == 1
+                assert old.encode() not in body
+                body = body.replace(new.encode(), old.encode())
+        assert body == (engine_assets.PYODIDE_DIR / name).read_bytes(), name
+        # The folder the snapshot is made from holds these very files.
         assert (engine_assets.runtime_dir() / name).read_bytes() == (runtime / name).read_bytes(), name
+    assert {edit[0] for edit in engine_assets.RUNTIME_EDITS} == {"pyodide.asm.mjs"}
 
 
 def test_a_runtime_edit_that_no_longer_applies_stops_the_build():
     """A Pyodide whose text moved fails loudly instead of serving an unedited runtime."""
     _, old, new = engine_assets.RUNTIME_EDITS[0]
     edited = engine_assets.edit_runtime("pyodide.asm.mjs", b"a;" + old.encode() + b";b")
-    assert edited == engine_assets.EAGER_HINT + b"a;" + new.encode() + b";b"
+    assert edited == b"a;" + new.encode() + b";b"
     with pytest.raises(RuntimeError, match="occurs 0 times"):
         engine_assets.edit_runtime("pyodide.asm.mjs", b"a;b")
     with pytest.raises(RuntimeError, match="occurs 2 times"):

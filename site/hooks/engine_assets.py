@@ -36,24 +36,18 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
-# V8's explicit compile hint (Chromium 136 and later; a plain comment elsewhere). pyodide.asm.mjs is
-# one 1.25 MB function that the loader calls as soon as it is imported. Compiled lazily, that call
-# stops the worker for about 50 ms of parsing just before the wasm is instantiated; with the hint,
-# V8 compiles it while the module is imported, when the worker is only waiting for its downloads.
-# Interleaved loads: engine ready 1,218 -> 1,105 ms cold and 562 -> 533 ms warm (medians of 9).
-EAGER_HINT = b"//# allFunctionsCalledOnLoad\n"
-EAGER_FILES = frozenset({"pyodide.asm.mjs"})
 # Edits to the pinned runtime: (file, the text replaced, its replacement). Each text must occur
 # exactly once, or the build stops: a new Pyodide pin means reviewing them.
 #
 # Emscripten's dynamic linker, once the main wasm is instantiated, gives each of its 7,415 exported
-# functions a table slot and a GOT entry, in case a side module (a compiled package) wants them. The
-# engine loads no side module, and a side module's imports are resolved when it loads anyway, by the
-# same linker: `reportUndefinedSymbols` fills each entry it asked for, through `addFunction`, which
-# reuses a function's existing slot. So only the entries already asked for (the main module's own
-# GOT imports) are filled at start-up: the worker's step from instantiation to a created runtime
-# went from about 100 to 60 ms. Later slots then get other numbers; the snapshot, which keeps such
-# numbers in memory, is made by this same edited runtime (see runtime_dir).
+# functions a table slot and a GOT entry, in case a side module (a compiled package) wants them.
+# The engine loads no side module, and a side module's imports are resolved when it loads anyway,
+# by the same linker: `reportUndefinedSymbols` fills each entry it asked for through `addFunction`,
+# which reuses a function's existing slot (tests/test_cross_runtime.py looks symbols up at run
+# time). So only the entries already asked for (the main module's own GOT imports) are filled at
+# start-up: the worker's step from instantiation to a created runtime went from about 115 to 50 ms
+# (medians of 11 interleaved loads, cold and warm). Later slots then get other numbers; the
+# snapshot, which keeps such numbers in memory, is made by this same edited runtime (runtime_dir).
 RUNTIME_EDITS = (
     (
         "pyodide.asm.mjs",
@@ -232,7 +226,7 @@ def _pyodide_version() -> str:
 
 
 def edit_runtime(name: str, data: bytes) -> bytes:
-    """``data``, the pinned runtime's file ``name``, as the site serves it: edited, then hinted."""
+    """``data``, the pinned runtime's file ``name``, as the site serves it (see RUNTIME_EDITS)."""
     for file, old, new in RUNTIME_EDITS:
         if file != name:
             continue
@@ -240,7 +234,7 @@ def edit_runtime(name: str, data: bytes) -> bytes:
         if found != 1:
             raise RuntimeError(f"{name}: the text to edit occurs {found} times, not once: {old[:60]}")
         data = data.replace(old.encode(), new.encode())
-    return EAGER_HINT + data if name in EAGER_FILES else data
+    return data
 
 
 def runtime_dir() -> Path:
@@ -260,6 +254,9 @@ def runtime_dir() -> Path:
         for name, data in files.items():
             (partial / name).write_bytes(data)
         partial.replace(folder)
+        for stale in CACHE_DIR.glob("pyodide-*"):  # 13 MB each: keep only the folder in use
+            if stale != folder:
+                shutil.rmtree(stale, ignore_errors=True)
     return folder
 
 
