@@ -253,7 +253,12 @@ def runtime_dir() -> Path:
         partial.mkdir(parents=True)
         for name, data in files.items():
             (partial / name).write_bytes(data)
-        partial.replace(folder)
+        try:
+            partial.replace(folder)
+        except OSError:  # another build made it meanwhile
+            shutil.rmtree(partial, ignore_errors=True)
+            if not folder.is_dir():
+                raise
         for stale in CACHE_DIR.glob("pyodide-*"):  # 13 MB each: keep only the folder in use
             if stale != folder:
                 shutil.rmtree(stale, ignore_errors=True)

@@ -57,7 +57,7 @@ async function cachedOrFetched(lookup, url) {
 /**
  * Store the files fetched from the network this time and drop any other (older engines'), once
  * the engine runs, so the writes never delay its start. ``files`` maps each URL in use to a
- * function giving the Response to store, or null when it came from the cache.
+ * function that gives the Response to store (null when the file came from the cache).
  */
 async function keepOnly(cache, files) {
   if (!cache) return;
