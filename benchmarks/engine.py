@@ -38,22 +38,9 @@ from common import git_revision  # benchmarks/ is on sys.path when a script runs
 
 REPO = Path(__file__).resolve().parent.parent
 RUNNER = REPO / "tests" / "pyodide_node" / "run.mjs"
+sys.path.insert(0, str(REPO))
+from tests.reference import TYPICAL_PROFILE, claim_indemnity  # noqa: E402  (shared with the tests)
 
-TYPICAL_PROFILE: dict[str, Any] = {
-    "turnover": 1200000,
-    "b2b_share": 0.8,
-    "sector": "services",
-    "export": {"eu": 0.1, "world": 0.05},
-    "buyers_count": 30,
-    "top_buyers": [
-        {"name": "Alpha", "share": 0.25, "grade": 4},
-        {"name": "Beta", "share": 0.12},
-        {"name": "Gamma", "share": 0.08},
-    ],
-    "payment_terms_days": 45,
-    "past_losses": 8000,
-    "company_age_years": 6,
-}
 CASH_CUSHION = "80000"
 
 # Goals in milliseconds: (CPython, Pyodide).
@@ -267,24 +254,6 @@ def reference(totals_cents: list[int], cushion: float) -> Reference:
     above = (n - bisect.bisect_right(ordered, round(cushion * 100))) / n
     p_half = 1.96 * math.sqrt(above * (1 - above) / n)
     return Reference(n, mean, (mean - half, mean + half), quantiles, above, (above - p_half, above + p_half))
-
-
-def claim_indemnity(terms: Mapping[str, Any], name: str, zone: str, exposure: Decimal) -> Decimal:
-    """The policy's rule for one buyer's default, written again here, apart from the engine."""
-    if zone not in terms["covered_zones"]:
-        return Decimal(0)
-    limits = {n["buyer"].casefold(): Decimal(n["limit"]) for n in terms["named_limits"]}
-    if name.casefold() in limits:
-        limit = limits[name.casefold()]
-    elif terms["automatic_cover"]:
-        limit = Decimal(terms["automatic_threshold"])
-    else:
-        return Decimal(0)
-    covered = min(exposure, limit)
-    deductible = min(Decimal(terms["deductible"]), covered)
-    return ((covered - deductible) * Decimal(terms["indemnity_pct"]) / 100).quantize(
-        Decimal("0.01"), "ROUND_HALF_UP"
-    )
 
 
 def risk_buyers(request: Mapping[str, Any]) -> list[tuple[str, str, Decimal, float]]:

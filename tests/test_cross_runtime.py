@@ -29,6 +29,8 @@ from typing import Any
 
 import pytest
 
+from .reference import TYPICAL_PROFILE
+
 REPO = Path(__file__).resolve().parent.parent
 RUNNER = REPO / "tests" / "pyodide_node" / "run.mjs"
 PYODIDE_DIR = REPO / "node_modules" / "pyodide"
@@ -42,22 +44,6 @@ def _text(request: Any) -> str:
     # ASCII escapes keep the texts exact through any file or pipe encoding.
     return json.dumps(request, ensure_ascii=True)
 
-
-TYPICAL_PROFILE: dict[str, Any] = {
-    "turnover": 1200000,
-    "b2b_share": 0.8,
-    "sector": "services",
-    "export": {"eu": 0.1, "world": 0.05},
-    "buyers_count": 30,
-    "top_buyers": [
-        {"name": "Alpha", "share": 0.25, "grade": 4},
-        {"name": "Beta", "share": 0.12},
-        {"name": "Gamma", "share": 0.08},
-    ],
-    "payment_terms_days": 45,
-    "past_losses": 8000,
-    "company_age_years": 6,
-}
 
 PROFILES: dict[str, dict[str, Any]] = {
     "typical": TYPICAL_PROFILE,

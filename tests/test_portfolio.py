@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from simulator import handle
 
+from .reference import claim_indemnity
+
 PROFILE = {
     "turnover": 900000,
     "b2b_share": 0.9,
@@ -38,24 +40,6 @@ def terms_of(profile: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["formula"]: f["terms"] for f in result["formulas"] if f["available"]}
 
 
-def indemnity(terms: dict[str, Any], name: str, zone: str, exposure: Decimal) -> Decimal:
-    """The policy rules, written again independently of the engine."""
-    if zone not in terms["covered_zones"]:
-        return Decimal(0)
-    limits = {n["buyer"].casefold(): Decimal(n["limit"]) for n in terms["named_limits"]}
-    if name.casefold() in limits:
-        limit = limits[name.casefold()]
-    elif terms["automatic_cover"]:
-        limit = Decimal(terms["automatic_threshold"])
-    else:
-        return Decimal(0)
-    covered = min(exposure, limit)
-    deductible = min(Decimal(terms["deductible"]), covered)
-    return ((covered - deductible) * Decimal(terms["indemnity_pct"]) / 100).quantize(
-        Decimal("0.01"), "ROUND_HALF_UP"
-    )
-
-
 def brute_force(buyers: list[dict[str, Any]], terms: dict[str, Any] | None) -> list[tuple[float, Decimal]]:
     """(probability, loss kept) of every default pattern, with the yearly cap applied exactly."""
     cap = Decimal(terms["max_liability"]) if terms else Decimal(0)
@@ -69,7 +53,7 @@ def brute_force(buyers: list[dict[str, Any]], terms: dict[str, Any] | None) -> l
             if default:
                 gross += Decimal(b["exposure"])
                 if terms:
-                    paid += indemnity(terms, b["name"], b.get("zone", "france"), Decimal(b["exposure"]))
+                    paid += claim_indemnity(terms, b["name"], b.get("zone", "france"), Decimal(b["exposure"]))
         outcomes.append((prob, gross - min(paid, cap)))
     return outcomes
 
