@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,6 +41,7 @@ from .test_e2e_stack import (
     fill_subscription,
     log_in,
     new_email,
+    paris_today,
     recording_page,
     send_subscription,
     subscription,
@@ -57,10 +57,6 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 DOCUMENTS_LIST = re.compile(r".*/claims/[^/]+/documents$")
-
-
-def paris_today() -> dt.date:
-    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 def what_if(today: dt.date) -> str:

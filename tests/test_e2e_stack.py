@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from email.message import Message
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -158,10 +159,15 @@ def subscription(quote_id: str, email: str, siren: str = SIREN) -> dict[str, Any
         },
         "contact": {"first_name": "Jeanne", "last_name": "Dupont", "email": email},
         "iban": IBAN,
-        "start_date": dt.date.today().isoformat(),
+        "start_date": paris_today().isoformat(),
         "accept_terms": True,
         "password": PASSWORD,
     }
+
+
+def paris_today() -> dt.date:
+    """The API's today: the date in France now, whatever the host's time zone."""
+    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 def new_email() -> str:

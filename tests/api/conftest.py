@@ -9,6 +9,7 @@ stage only), which also holds moto's key so that tokens from moto's Cognito pass
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -242,9 +243,14 @@ def quote_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def subscription_body(quote_id: str, **overrides: Any) -> dict[str, Any]:
-    import datetime as dt
+def paris_today() -> dt.date:
+    """The API's today: the date in France now, whatever the host's time zone."""
+    from chalicelib import clock
 
+    return clock.today_paris(clock.now())
+
+
+def subscription_body(quote_id: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "quote_id": quote_id,
         "company": {
@@ -254,7 +260,7 @@ def subscription_body(quote_id: str, **overrides: Any) -> dict[str, Any]:
         },
         "contact": {"first_name": "Jeanne", "last_name": "Dupont", "email": "jeanne.dupont@example.fr"},
         "iban": IBAN_SPACED,
-        "start_date": (dt.date.today() + dt.timedelta(days=10)).isoformat(),
+        "start_date": (paris_today() + dt.timedelta(days=10)).isoformat(),
         "accept_terms": True,
         "password": PASSWORD,
     }

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .claims_helpers import GERMAN, GOOD, POOR, add_buyer, owner_of
-from .conftest import assert_error, body_of
+from .conftest import assert_error, body_of, paris_today
 
 
 def test_owner_names_buyers_french_and_foreign(
@@ -84,7 +84,7 @@ def test_buyers_of_another_owner_are_404_and_staff_only_actions_are_403(
     assert_error(
         client.post(f"/policies/{pid}/buyers/{GOOD}/limit-requests", {"amount": 1000}, token=stranger), 404
     )
-    body = {"notice_date": dt.date.today().isoformat(), "reason": "Dégradation"}
+    body = {"notice_date": paris_today().isoformat(), "reason": "Dégradation"}
     for token in (owner, tokens("brokers")):
         assert_error(
             client.post(f"/policies/{pid}/buyers/{GOOD}/limit/cancel", body, token=token), 403, "forbidden"
@@ -168,7 +168,7 @@ def test_staff_reduce_then_cancel_for_future_deliveries(
     owner, staff = owner_of(client, tokens, aws, policy), tokens("staff")
     add_buyer(client, pid, owner)
     base = f"/policies/{pid}/buyers/{GOOD}/limit"
-    today = dt.date.today()
+    today = paris_today()
     assert_error(
         client.post(f"{base}/cancel", {"notice_date": today.isoformat(), "reason": "x"}, token=staff), 409
     )
