@@ -47,18 +47,9 @@ from common import git_revision  # benchmarks/ is on sys.path when a script runs
 
 REPO = Path(__file__).resolve().parent.parent
 SITE_DIR = REPO / "build" / "site"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# The flags of tests/browser.py: root in a sandbox, no GPU, none of Chromium's own traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--no-first-run",
-    "--disable-quic",
-]
+sys.path.insert(0, str(REPO))
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the tests' own settings)
+
 VIEWPORT = {"width": 1280, "height": 900}
 LOCALE = "fr-FR"
 READY_TIMEOUT_MS = 60_000

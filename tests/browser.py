@@ -13,20 +13,10 @@ from typing import Any
 
 import pytest
 
+from .chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-# As root in a sandbox with no network: no sandbox, no GPU, and none of Chromium's own traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def load_module(name: str, path: Path) -> Any:
