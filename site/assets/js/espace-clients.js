@@ -1,7 +1,7 @@
 // "Mes clients et leurs limites": list the buyers of the owner's policy with their limits, add a
 // buyer (SIREN or EU VAT number), request a limit (decided at once or referred), the alerts.
-import { LIMIT_KIND, REQUEST_STATUS, esc, euro, failed, frenchDate, row, start, withPolicies } from "./espace-common.js";
-import { busy, checkRequired, hideMessage, showApiError, showMessage } from "./service.js";
+import { LIMIT_KIND, REQUEST_STATUS, esc, euro, failed, frenchDate, row, sendForm, start, withPolicies } from "./espace-common.js";
+import { showMessage } from "./service.js";
 
 const status = document.getElementById("clients-status");
 const select = document.getElementById("clients-policy");
@@ -67,27 +67,20 @@ async function loadAlerts() {
 
 async function addBuyer(event) {
   event.preventDefault();
-  hideMessage(formStatus);
-  if (checkRequired(form, formStatus)) return;
-  const raw = form.elements.siren.value.replace(/[\s.]/g, "").toUpperCase();
-  const body = { name: form.elements.name.value.trim(), country: form.elements.country.value.trim().toUpperCase() };
-  if (/^[A-Z]{2}/.test(raw)) body.vat_number = raw;
-  else body.siren = raw;
-  await busy(form, async () => {
-    try {
-      const { data } = await ctx.call(`policies/${encodeURIComponent(select.value)}/buyers`, { method: "POST", body });
-      form.reset();
-      await loadBuyers();
-      showMessage(
-        status,
-        `${data.name} est ajouté à votre contrat. Étape suivante : demandez une limite de crédit sur sa fiche ci-dessous.`,
-        "success",
-      );
-      document.getElementById(`l-${data.buyer_id}`)?.focus();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else showApiError(form, formStatus, error);
-    }
+  await sendForm(form, formStatus, status, async () => {
+    const raw = form.elements.siren.value.replace(/[\s.]/g, "").toUpperCase();
+    const body = { name: form.elements.name.value.trim(), country: form.elements.country.value.trim().toUpperCase() };
+    if (/^[A-Z]{2}/.test(raw)) body.vat_number = raw;
+    else body.siren = raw;
+    const { data } = await ctx.call(`policies/${encodeURIComponent(select.value)}/buyers`, { method: "POST", body });
+    form.reset();
+    await loadBuyers();
+    showMessage(
+      status,
+      `${data.name} est ajouté à votre contrat. Étape suivante : demandez une limite de crédit sur sa fiche ci-dessous.`,
+      "success",
+    );
+    document.getElementById(`l-${data.buyer_id}`)?.focus();
   });
 }
 
@@ -108,25 +101,18 @@ function decisionText(request) {
 async function requestLimit(limitForm) {
   const buyerId = limitForm.dataset.limitForm;
   const box = limitForm.querySelector("[data-limit-status]");
-  hideMessage(box);
-  if (checkRequired(limitForm, box)) return;
-  const amount = limitForm.elements.amount.value.replace(/\s/g, "").replace(",", ".");
-  await busy(limitForm, async () => {
-    try {
-      const { data } = await ctx.call(
-        `policies/${encodeURIComponent(select.value)}/buyers/${encodeURIComponent(buyerId)}/limit-requests`,
-        { method: "POST", body: { amount } },
-      );
-      await loadBuyers();
-      const card = list.querySelector(`[data-buyer="${CSS.escape(buyerId)}"]`);
-      const answer = card.querySelector("[data-limit-status]");
-      answer.dataset.request = data.status;
-      showMessage(answer, decisionText(data), data.status === "refused" ? "warning" : data.status === "referred" ? "info" : "success");
-      answer.focus();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else showApiError(limitForm, box, error);
-    }
+  await sendForm(limitForm, box, status, async () => {
+    const amount = limitForm.elements.amount.value.replace(/\s/g, "").replace(",", ".");
+    const { data } = await ctx.call(
+      `policies/${encodeURIComponent(select.value)}/buyers/${encodeURIComponent(buyerId)}/limit-requests`,
+      { method: "POST", body: { amount } },
+    );
+    await loadBuyers();
+    const card = list.querySelector(`[data-buyer="${CSS.escape(buyerId)}"]`);
+    const answer = card.querySelector("[data-limit-status]");
+    answer.dataset.request = data.status;
+    showMessage(answer, decisionText(data), data.status === "refused" ? "warning" : data.status === "referred" ? "info" : "success");
+    answer.focus();
   });
 }
 

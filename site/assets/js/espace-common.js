@@ -1,7 +1,8 @@
 // What the owner's and the staff's pages share on top of service.js: the session check, the
-// API error shown in the page's status box, the policy picker, French labels and small renderers.
+// API error shown in the page's status box, sending a form, the policy picker, French labels and
+// small renderers.
 import { esc, euro } from "./render.mjs";
-import { api, clearSession, frenchDate, getSession, logOut, requireConfig, showMessage, siteUrl } from "./service.js";
+import { api, busy, checkRequired, clearSession, frenchDate, getSession, hideMessage, logOut, requireConfig, showApiError, showMessage, siteUrl } from "./service.js";
 
 export const CLAIM_STATUS = {
   collection: "Recouvrement amiable en cours",
@@ -73,6 +74,25 @@ export function failed(status, error, forbidden = "Votre compte n'a pas accÃ¨s Ã
   else if (error.status === 403) showMessage(status, forbidden, "warning");
   else showMessage(status, error.message, "error");
   status.focus?.();
+}
+
+/**
+ * Send ``form`` to the API: check its required fields (told in ``box``), then run ``work`` while
+ * the form shows it is busy. An expired session is told in the page's ``status`` box, with the
+ * log-in link; any other error goes in ``box`` and beside the fields at fault, unless ``onError``
+ * told the visitor itself (it then returns true).
+ */
+export async function sendForm(form, box, status, work, { onError, prefixes } = {}) {
+  hideMessage(box);
+  if (checkRequired(form, box)) return;
+  await busy(form, async () => {
+    try {
+      await work();
+    } catch (error) {
+      if (error.status === 401) failed(status, error);
+      else if (!(await onError?.(error))) showApiError(form, box, error, { prefixes });
+    }
+  });
 }
 
 /** The owner's active policies; fills the ``select`` when there are several. */

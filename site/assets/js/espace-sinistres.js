@@ -1,8 +1,8 @@
 // "Mes impayés et sinistres": declare an overdue invoice (the engine's answer at once: accepted
 // with the timeline, or rejected with its reasons), the claims with status, history and documents
 // (presigned POST upload, then confirm; list; presigned download link).
-import { CLAIM_STATUS, DOCUMENT_KIND, HISTORY_ACTION, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, start, withPolicies } from "./espace-common.js";
-import { busy, checkRequired, hideMessage, parisDay, showApiError, showMessage } from "./service.js";
+import { CLAIM_STATUS, DOCUMENT_KIND, HISTORY_ACTION, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, sendForm, start, withPolicies } from "./espace-common.js";
+import { parisDay, showMessage } from "./service.js";
 
 const status = document.getElementById("claims-status");
 const select = document.getElementById("claims-policy");
@@ -122,73 +122,60 @@ async function loadBuyers() {
 
 async function declare(event) {
   event.preventDefault();
-  hideMessage(formStatus);
-  if (checkRequired(form, formStatus)) return;
-  const f = form.elements;
-  const body = {
-    buyer_id: f.buyer_id.value,
-    invoice_number: f.invoice_number.value.trim(),
-    invoice_date: f.invoice_date.value,
-    due_date: f.due_date.value,
-    amount: f.amount.value.replace(/\s/g, "").replace(",", "."),
-    vat_included: f.vat_included.checked,
-    extension_days: Number(f.extension_days.value || 0),
-  };
-  await busy(form, async () => {
-    try {
-      const { data: claim } = await ctx.call(`policies/${encodeURIComponent(select.value)}/declarations`, { method: "POST", body });
-      const accepted = claim.status !== "rejected";
-      const reasons = accepted ? "" : `<ul class="ac-list">${claim.reasons.map((r) => `<li>${esc(r.message)}</li>`).join("")}</ul>`;
-      document.getElementById("declare-result-body").innerHTML = `<p class="ac-message" data-kind="${accepted ? "success" : "warning"}" data-outcome="${accepted ? "accepted" : "rejected"}">${
-        accepted ? `Déclaration acceptée (dossier ${esc(claim.claim_id)}).` : `Déclaration non garantie (dossier ${esc(claim.claim_id)}) pour les raisons suivantes :`
-      }</p>${reasons}<p><strong>Et ensuite ?</strong> ${nextSteps(claim)}</p>${timeline(claim)}`;
-      result.hidden = false;
-      form.reset();
-      document.getElementById("declare-result-title").focus();
-      await loadClaims();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else showApiError(form, formStatus, error);
-    }
+  await sendForm(form, formStatus, status, async () => {
+    const f = form.elements;
+    const body = {
+      buyer_id: f.buyer_id.value,
+      invoice_number: f.invoice_number.value.trim(),
+      invoice_date: f.invoice_date.value,
+      due_date: f.due_date.value,
+      amount: f.amount.value.replace(/\s/g, "").replace(",", "."),
+      vat_included: f.vat_included.checked,
+      extension_days: Number(f.extension_days.value || 0),
+    };
+    const { data: claim } = await ctx.call(`policies/${encodeURIComponent(select.value)}/declarations`, { method: "POST", body });
+    const accepted = claim.status !== "rejected";
+    const reasons = accepted ? "" : `<ul class="ac-list">${claim.reasons.map((r) => `<li>${esc(r.message)}</li>`).join("")}</ul>`;
+    document.getElementById("declare-result-body").innerHTML = `<p class="ac-message" data-kind="${accepted ? "success" : "warning"}" data-outcome="${accepted ? "accepted" : "rejected"}">${
+      accepted ? `Déclaration acceptée (dossier ${esc(claim.claim_id)}).` : `Déclaration non garantie (dossier ${esc(claim.claim_id)}) pour les raisons suivantes :`
+    }</p>${reasons}<p><strong>Et ensuite ?</strong> ${nextSteps(claim)}</p>${timeline(claim)}`;
+    result.hidden = false;
+    form.reset();
+    document.getElementById("declare-result-title").focus();
+    await loadClaims();
   });
 }
 
 async function upload(uploadForm) {
   const claimId = uploadForm.dataset.upload;
   const box = uploadForm.querySelector("[data-upload-status]");
-  hideMessage(box);
-  if (checkRequired(uploadForm, box)) return;
-  const file = uploadForm.elements.file.files[0];
-  await busy(uploadForm, async () => {
+  // A file refused after its check stays listed as refused, with the reason.
+  const refused = async (error) => {
+    if (error.code === "document_rejected") await documentsOf(claimId).catch(() => {});
+    return false;
+  };
+  await sendForm(uploadForm, box, status, async () => {
+    const file = uploadForm.elements.file.files[0];
+    const { data } = await ctx.call(`claims/${encodeURIComponent(claimId)}/documents`, {
+      method: "POST",
+      body: { kind: uploadForm.elements.kind.value, filename: file.name, content_type: file.type, size: file.size },
+    });
+    const payload = new FormData();
+    for (const [k, v] of Object.entries(data.upload.fields)) payload.append(k, v);
+    payload.append("file", file);
+    let sent;
     try {
-      const { data } = await ctx.call(`claims/${encodeURIComponent(claimId)}/documents`, {
-        method: "POST",
-        body: { kind: uploadForm.elements.kind.value, filename: file.name, content_type: file.type, size: file.size },
-      });
-      const payload = new FormData();
-      for (const [k, v] of Object.entries(data.upload.fields)) payload.append(k, v);
-      payload.append("file", file);
-      let sent;
-      try {
-        sent = await fetch(data.upload.url, { method: "POST", body: payload });
-      } catch {
-        sent = null;
-      }
-      if (!sent?.ok) throw Object.assign(new Error("L'envoi du fichier a échoué : réessayez dans quelques instants."), { fields: [] });
-      const { data: doc } = await ctx.call(`claims/${encodeURIComponent(claimId)}/documents/${encodeURIComponent(data.document.document_id)}/confirm`, { method: "POST" });
-      await documentsOf(claimId);
-      uploadForm.reset();
-      showMessage(box, `${doc.filename} est reçu et joint à votre dossier : le gestionnaire en tient compte dès maintenant.`, "success");
-      box.focus();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else {
-        // A file refused after its check stays listed as refused, with the reason.
-        if (error.code === "document_rejected") await documentsOf(claimId).catch(() => {});
-        showApiError(uploadForm, box, error, { prefixes: { content_type: "Type de fichier : ", size: "Taille : " } });
-      }
+      sent = await fetch(data.upload.url, { method: "POST", body: payload });
+    } catch {
+      sent = null;
     }
-  });
+    if (!sent?.ok) throw Object.assign(new Error("L'envoi du fichier a échoué : réessayez dans quelques instants."), { fields: [] });
+    const { data: doc } = await ctx.call(`claims/${encodeURIComponent(claimId)}/documents/${encodeURIComponent(data.document.document_id)}/confirm`, { method: "POST" });
+    await documentsOf(claimId);
+    uploadForm.reset();
+    showMessage(box, `${doc.filename} est reçu et joint à votre dossier : le gestionnaire en tient compte dès maintenant.`, "success");
+    box.focus();
+  }, { onError: refused, prefixes: { content_type: "Type de fichier : ", size: "Taille : " } });
 }
 
 async function main() {

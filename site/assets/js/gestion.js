@@ -1,7 +1,7 @@
 // "Espace gestionnaire" (staff): referred limit requests to decide, claims to act on (establish,
 // settle, reject, record a recovery), the buyer register (view, record an event).
-import { CLAIM_STATUS, LIMIT_KIND, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, start } from "./espace-common.js";
-import { busy, checkRequired, hideMessage, parisDay, showApiError, showMessage } from "./service.js";
+import { CLAIM_STATUS, LIMIT_KIND, downloadLink, esc, euro, failed, frenchDate, loadDocuments, row, sendForm, start } from "./espace-common.js";
+import { hideMessage, parisDay, showMessage } from "./service.js";
 
 const status = document.getElementById("staff-status");
 const requests = document.getElementById("requests-list");
@@ -124,29 +124,22 @@ async function loadExposure() {
 
 async function changeLimit(form) {
   const box = form.querySelector("[data-form-status]");
-  hideMessage(box);
-  if (checkRequired(form, box)) return;
-  const f = form.elements;
-  const action = f.action.value;
-  const body = { notice_date: f.notice_date.value, reason: f.reason.value.trim() };
-  if (action === "reduce") body.amount = money(f.amount.value);
-  const path = `policies/${encodeURIComponent(form.dataset.change)}/buyers/${encodeURIComponent(form.dataset.buyerId)}/limit/${action}`;
-  await busy(form, async () => {
-    try {
-      const { data } = await ctx.call(path, { method: "POST", body });
-      await loadExposure();
-      const step = data.limits.at(-1);
-      const done = document.getElementById("exposure-status");
-      showMessage(
-        done,
-        `Contrat ${data.policy_id} : ${step.kind === "cancelled" ? "limite annulée" : `limite réduite à ${euro(step.amount)}`} pour les livraisons à partir du ${frenchDate(step.effective_from)}. L'assuré est prévenu.`,
-        "success",
-      );
-      done.focus();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else showApiError(form, box, error);
-    }
+  await sendForm(form, box, status, async () => {
+    const f = form.elements;
+    const action = f.action.value;
+    const body = { notice_date: f.notice_date.value, reason: f.reason.value.trim() };
+    if (action === "reduce") body.amount = money(f.amount.value);
+    const path = `policies/${encodeURIComponent(form.dataset.change)}/buyers/${encodeURIComponent(form.dataset.buyerId)}/limit/${action}`;
+    const { data } = await ctx.call(path, { method: "POST", body });
+    await loadExposure();
+    const step = data.limits.at(-1);
+    const done = document.getElementById("exposure-status");
+    showMessage(
+      done,
+      `Contrat ${data.policy_id} : ${step.kind === "cancelled" ? "limite annulée" : `limite réduite à ${euro(step.amount)}`} pour les livraisons à partir du ${frenchDate(step.effective_from)}. L'assuré est prévenu.`,
+      "success",
+    );
+    done.focus();
   });
 }
 
@@ -179,17 +172,10 @@ async function refresh(text) {
 
 async function submitForm(form, path, body) {
   const box = form.querySelector("[data-form-status]");
-  hideMessage(box);
-  if (checkRequired(form, box)) return;
-  await busy(form, async () => {
-    try {
-      await ctx.call(path, { method: "POST", body: body() });
-      await refresh("Enregistré : l'assuré voit la réponse dans son espace dès maintenant.");
-      status.focus();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else showApiError(form, box, error);
-    }
+  await sendForm(form, box, status, async () => {
+    await ctx.call(path, { method: "POST", body: body() });
+    await refresh("Enregistré : l'assuré voit la réponse dans son espace dès maintenant.");
+    status.focus();
   });
 }
 
@@ -258,69 +244,51 @@ function editEntry(entry) {
 async function saveEntry(event) {
   event.preventDefault();
   const box = document.getElementById("register-edit-status");
-  hideMessage(box);
-  if (checkRequired(editForm, box)) return;
-  const f = editForm.elements;
-  const body = { name: f.name.value.trim(), country: f.country.value.trim().toUpperCase() };
-  if (f.grade.value.trim()) body.grade = Number(f.grade.value.trim());
-  await busy(editForm, async () => {
-    try {
-      const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`, { method: "PUT", body });
-      showEntry(data);
-      editEntry(data);
-      await loadExposure();
-      showMessage(box, "Fiche enregistrée : les prochaines demandes de limite sur ce client tiennent compte de cette note.", "success");
-      box.focus();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else showApiError(editForm, box, error);
-    }
+  await sendForm(editForm, box, status, async () => {
+    const f = editForm.elements;
+    const body = { name: f.name.value.trim(), country: f.country.value.trim().toUpperCase() };
+    if (f.grade.value.trim()) body.grade = Number(f.grade.value.trim());
+    const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`, { method: "PUT", body });
+    showEntry(data);
+    editEntry(data);
+    await loadExposure();
+    showMessage(box, "Fiche enregistrée : les prochaines demandes de limite sur ce client tiennent compte de cette note.", "success");
+    box.focus();
   });
 }
 
 async function lookUp(event) {
   event.preventDefault();
   const box = document.getElementById("register-form-status");
-  hideMessage(box);
   hideMessage(document.getElementById("exposure-status"));
-  if (checkRequired(registerForm, box)) return;
-  identifier = registerForm.elements.identifier.value.replace(/[\s.]/g, "").toUpperCase();
-  await busy(registerForm, async () => {
-    try {
-      const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`);
-      showEntry(data);
-      editEntry(data);
-      await loadExposure();
-    } catch (error) {
-      document.getElementById("register-entry").hidden = true;
-      if (error.status === 401) failed(status, error);
-      else if (error.status === 404) {
-        editEntry(null);
-        showMessage(box, `${error.message} Vous pouvez l'ajouter avec le formulaire ci-dessous.`, "info");
-        editForm.elements.name.focus();
-      } else showApiError(registerForm, box, error);
-    }
-  });
+  const notFound = (error) => {
+    document.getElementById("register-entry").hidden = true;
+    if (error.status !== 404) return false;
+    editEntry(null);
+    showMessage(box, `${error.message} Vous pouvez l'ajouter avec le formulaire ci-dessous.`, "info");
+    editForm.elements.name.focus();
+    return true;
+  };
+  await sendForm(registerForm, box, status, async () => {
+    identifier = registerForm.elements.identifier.value.replace(/[\s.]/g, "").toUpperCase();
+    const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}`);
+    showEntry(data);
+    editEntry(data);
+    await loadExposure();
+  }, { onError: notFound });
 }
 
 async function recordEvent(event) {
   event.preventDefault();
   const box = document.getElementById("event-form-status");
-  hideMessage(box);
-  if (checkRequired(eventForm, box)) return;
-  const f = eventForm.elements;
-  const body = { type: f.type.value, date: f.date.value };
-  if (f.kind.value) body.kind = f.kind.value;
-  await busy(eventForm, async () => {
-    try {
-      const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}/events`, { method: "POST", body });
-      showEntry(data.entry);
-      showMessage(box, `Événement enregistré : ${data.alerts_sent} assuré(s) alerté(s).`, "success");
-      box.focus();
-    } catch (error) {
-      if (error.status === 401) failed(status, error);
-      else showApiError(eventForm, box, error);
-    }
+  await sendForm(eventForm, box, status, async () => {
+    const f = eventForm.elements;
+    const body = { type: f.type.value, date: f.date.value };
+    if (f.kind.value) body.kind = f.kind.value;
+    const { data } = await ctx.call(`register/${encodeURIComponent(identifier)}/events`, { method: "POST", body });
+    showEntry(data.entry);
+    showMessage(box, `Événement enregistré : ${data.alerts_sent} assuré(s) alerté(s).`, "success");
+    box.focus();
   });
 }
 
