@@ -8,7 +8,7 @@ It builds the site if ``build/site`` is missing (or with ``--build``), serves it
 ``site/serve.py`` on 127.0.0.1 (gzip on) and measures, in a fresh browser per run (cold)
 and in a persistent profile loaded once before (warm):
 
-- a bare page whose module worker imports ``assets/pyodide/<version>/pyodide.mjs`` and
+- a bare page whose module worker imports ``assets/pyodide/<version>-<hash>/pyodide.mjs`` and
   calls ``loadPyodide({indexURL})``: the baseline. It is written into a temporary copy
   of the built site, which is what is served (never into ``site/``);
 - the simulator page ``simulateur/``: first premium painted, engine ready, input to

@@ -167,7 +167,10 @@ def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
 def test_runtime_files_are_the_pinned_packages_with_the_builds_edits(built):
     """Pyodide's files are npm's, byte for byte, but for the listed edits."""
     (runtime,) = (built / "assets" / "pyodide").iterdir()
-    assert runtime.name == json.loads((engine_assets.PYODIDE_DIR / "package.json").read_text())["version"]
+    version = json.loads((engine_assets.PYODIDE_DIR / "package.json").read_text())["version"]
+    # Cached for a year: the folder's name carries the version and the edited files' hash.
+    assert re.fullmatch(re.escape(version) + r"-[0-9a-f]{16}", runtime.name)
+    assert f"pyodide-{runtime.name}" == engine_assets.runtime_dir().name
     for name in engine_assets.PYODIDE_FILES:
         body = (runtime / name).read_bytes()
         for file, old, new in engine_assets.RUNTIME_EDITS:

@@ -274,6 +274,10 @@ class _Build:
         self.archive = _engine_archive()
         self.pyodide_version = _pyodide_version()
         self.runtime = runtime_dir()
+        # Published as assets/pyodide/VERSION-HASH/: cached for a year like every engine file, so the
+        # name must change with the content. The build edits these files, and an older copy kept by a
+        # browser must never meet a snapshot made by other edits.
+        self.runtime_folder = self.runtime.name.removeprefix("pyodide-")
         # The snapshot's content also depends on the tool that makes it and on the runtime's edits
         # (the runtime folder's name carries its content's hash).
         maker = (TOOLS / "make_snapshot.mjs").read_bytes()
@@ -294,7 +298,7 @@ class _Build:
         The size of the snapshot's memory lets the worker hand Pyodide a buffer before the bytes arrive.
         """
         return {
-            "indexURL": f"{base_url}/assets/pyodide/{self.pyodide_version}/",
+            "indexURL": f"{base_url}/assets/pyodide/{self.runtime_folder}/",
             "archiveURL": f"{base_url}/assets/engine/{self.archive_name}",
             "snapshotURL": f"{base_url}/assets/engine/{self.snapshot_name}",
             "snapshotSize": _snapshot().stat().st_size,
@@ -428,7 +432,7 @@ def _gzip_sibling(path: Path) -> None:
 def on_post_build(config: Any) -> None:
     assert _build is not None
     site = Path(config["site_dir"])
-    runtime = site / "assets" / "pyodide" / _build.pyodide_version
+    runtime = site / "assets" / "pyodide" / _build.runtime_folder
     runtime.mkdir(parents=True, exist_ok=True)
     for name in PYODIDE_FILES:
         shutil.copyfile(_build.runtime / name, runtime / name)
