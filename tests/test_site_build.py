@@ -170,7 +170,8 @@ def test_runtime_files_are_the_pinned_packages_with_the_builds_edits(built):
     version = json.loads((engine_assets.PYODIDE_DIR / "package.json").read_text())["version"]
     # Cached for a year: the folder's name carries the version and the edited files' hash.
     assert re.fullmatch(re.escape(version) + r"-[0-9a-f]{16}", runtime.name)
-    assert f"pyodide-{runtime.name}" == engine_assets.runtime_dir().name
+    source = engine_assets.runtime_dir()
+    assert f"pyodide-{runtime.name}" == source.name
     for name in engine_assets.PYODIDE_FILES:
         body = (runtime / name).read_bytes()
         for file, old, new in engine_assets.RUNTIME_EDITS:
@@ -180,7 +181,7 @@ def test_runtime_files_are_the_pinned_packages_with_the_builds_edits(built):
                 body = body.replace(new.encode(), old.encode())
         assert body == (engine_assets.PYODIDE_DIR / name).read_bytes(), name
         # The folder the snapshot is made from holds these very files.
-        assert (engine_assets.runtime_dir() / name).read_bytes() == (runtime / name).read_bytes(), name
+        assert (source / name).read_bytes() == (runtime / name).read_bytes(), name
     assert {edit[0] for edit in engine_assets.RUNTIME_EDITS} == {"pyodide.asm.mjs"}
 
 

@@ -278,12 +278,10 @@ class _Build:
         # name must change with the content. The build edits these files, and an older copy kept by a
         # browser must never meet a snapshot made by other edits.
         self.runtime_folder = self.runtime.name.removeprefix("pyodide-")
-        # The snapshot's content also depends on the tool that makes it and on the runtime's edits
-        # (the runtime folder's name carries its content's hash).
+        # The snapshot's content also depends on the tool that makes it and on the runtime (whose
+        # folder's name carries Pyodide's version and the edited files' hash).
         maker = (TOOLS / "make_snapshot.mjs").read_bytes()
-        digest = hashlib.sha256(
-            self.archive + self.pyodide_version.encode() + maker + self.runtime.name.encode()
-        ).hexdigest()[:16]
+        digest = hashlib.sha256(self.archive + maker + self.runtime.name.encode()).hexdigest()[:16]
         self.hash = digest
         self.archive_name = f"simulator-{digest}.zip"
         self.snapshot_name = f"snapshot-{digest}.bin"
