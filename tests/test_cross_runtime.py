@@ -486,20 +486,43 @@ def test_same_bytes_on_cpython_and_pyodide(
 
 
 LINKER_CHECK = """
+let compiled = 0;
+const { Module } = WebAssembly;
+WebAssembly.Module = new Proxy(Module, { construct: (...args) => ((compiled += 1), Reflect.construct(...args)) });
 const { loadPyodide } = await import(process.argv[1] + "/pyodide.mjs");
 const pyodide = await loadPyodide({ indexURL: process.argv[1] + "/", stdout: () => {}, stderr: () => {} });
-console.log(pyodide.runPython(`
+const booted = compiled;
+// The linker's entries for JavaScript functions: their slots, in the order the entries come.
+const module = pyodide._module;
+const slots = [];
+for (const [name, entry] of Object.entries(module.GOT)) {
+  const func = module.resolveGlobalSymbol(name, true).sym;
+  if (typeof func !== "function" || func.sig === undefined || slots.some((s) => s.func === func)) continue;
+  const wrapper = module.getWasmTableEntry(entry.value);
+  slots.push({ func, slot: entry.value, arity: wrapper.length === func.sig.length - 1, mapped: module.getFunctionAddress(func) === entry.value });
+}
+const python = JSON.parse(pyodide.runPython(`
 import ctypes, json
 main = ctypes.CDLL(None)
 address = lambda f: ctypes.cast(f, ctypes.c_void_p).value
 json.dumps([main.strlen(b"abcd"), main.abs(-7), address(main.strlen) == address(ctypes.CDLL(None).strlen)])
 `));
+console.log(JSON.stringify({
+  python,
+  booted,
+  wrapped: slots.length,
+  consecutive: slots.every((s, i) => i === 0 || s.slot === slots[i - 1].slot + 1),
+  arity: slots.every((s) => s.arity),
+  mapped: slots.every((s) => s.mapped),
+}));
 """
 
 
 def test_the_edited_runtime_still_links_symbols_on_demand() -> None:
-    """The site's runtime fills the linker's entries only when asked (RUNTIME_EDITS): a symbol looked
-    up while Python runs still resolves to a working function, at one address every time."""
+    """The site's runtime fills the linker's entries only when asked, and wraps its JavaScript
+    functions in one module (RUNTIME_EDITS): a symbol looked up while Python runs still resolves
+    to a working function, at one address every time, and each JavaScript function has its slot,
+    taken in the order the unedited linker takes them (the snapshot keeps these numbers)."""
     missing = _missing_runtime()
     if missing:
         if os.environ.get("CI"):
@@ -514,4 +537,11 @@ def test_the_edited_runtime_still_links_symbols_on_demand() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [4, 7, True]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found["python"] == [4, 7, True]
+    # About 260 functions, once wrapped one module each; now the runtime's wasm and one more.
+    assert found["wrapped"] > 200
+    assert found["booted"] <= 3, found
+    assert found["consecutive"], found
+    assert found["arity"], found
+    assert found["mapped"], found

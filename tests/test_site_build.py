@@ -187,13 +187,16 @@ def test_runtime_files_are_the_pinned_packages_with_the_builds_edits(built):
 
 def test_a_runtime_edit_that_no_longer_applies_stops_the_build():
     """A Pyodide whose text moved fails loudly instead of serving an unedited runtime."""
-    _, old, new = engine_assets.RUNTIME_EDITS[0]
-    edited = engine_assets.edit_runtime("pyodide.asm.mjs", b"a;" + old.encode() + b";b")
-    assert edited == b"a;" + new.encode() + b";b"
-    with pytest.raises(RuntimeError, match="occurs 0 times"):
-        engine_assets.edit_runtime("pyodide.asm.mjs", b"a;b")
-    with pytest.raises(RuntimeError, match="occurs 2 times"):
-        engine_assets.edit_runtime("pyodide.asm.mjs", (old + old).encode())
+    olds = [old.encode() for _, old, _ in engine_assets.RUNTIME_EDITS]
+    news = [new.encode() for _, _, new in engine_assets.RUNTIME_EDITS]
+    edited = engine_assets.edit_runtime("pyodide.asm.mjs", b"a;" + b";".join(olds) + b";b")
+    assert edited == b"a;" + b";".join(news) + b";b"
+    for index in range(len(olds)):
+        others = olds[:index] + olds[index + 1 :]
+        with pytest.raises(RuntimeError, match="occurs 0 times"):
+            engine_assets.edit_runtime("pyodide.asm.mjs", b";".join(others))
+        with pytest.raises(RuntimeError, match="occurs 2 times"):
+            engine_assets.edit_runtime("pyodide.asm.mjs", b";".join([*olds, olds[index]]))
     assert engine_assets.edit_runtime("pyodide.mjs", b"unchanged") == b"unchanged"
 
 

@@ -1,6 +1,6 @@
 // The engine's worker: it owns the Pyodide interpreter and answers one message at a time.
 // Protocol (plain JSON both ways):
-//   {id, op: "init", request: config}           -> {id, result: {timings, marks, snapshot, sources, tinyModules}} or {id, error}
+//   {id, op: "init", request: config}           -> {id, result: {timings, marks, snapshot, sources}} or {id, error}
 //   {id, op: "compare"|"quote"|..., request}    -> {id, result: engine response} or {id, error}
 // `config` gives indexURL (the pinned Pyodide files), snapshotURL and snapshotSize (a memory
 // snapshot with the engine imported and its tariffs read, made at build time, and the size of its
@@ -204,14 +204,9 @@ function wasmCompiler(lookup, url) {
  * Run ``load`` (Pyodide's loader) with the wasm compiled here. The loader fetches the wasm itself
  * and hands the response to `WebAssembly.instantiateStreaming`; meanwhile its fetch answers an
  * empty response and the instantiation uses ``wasm.module``, or compiles the loader's way if
- * that failed. The runtime also puts about 260 of its JavaScript functions in its table, each
- * through a tiny wasm module of a few dozen bytes that depend only on the function's signature:
- * `WebAssembly.Module` gives back the one already compiled for the same bytes (a module is
- * immutable and instantiated anew for each function), which saves about 20 ms; ``tiny`` counts
- * the modules asked for and compiled. These globals are this worker's own and are put back when
- * the loader is done.
+ * that failed. These globals are this worker's own and are put back when the loader is done.
  */
-async function withCompiledWasm(url, wasm, load, tiny) {
+async function withCompiledWasm(url, wasm, load) {
   const { fetch: nativeFetch } = self;
   const { instantiateStreaming } = WebAssembly;
   self.fetch = (input, init) => (String(input) === url ? Promise.resolve(new Response(null)) : fetchHere(input, init));
@@ -224,25 +219,11 @@ async function withCompiledWasm(url, wasm, load, tiny) {
     }
     return { module, instance: await WebAssembly.instantiate(module, imports) };
   };
-  const { Module } = WebAssembly;
-  const compiled = new Map();
-  WebAssembly.Module = new Proxy(Module, {
-    construct(target, args, newTarget) {
-      const [bytes] = args;
-      if (!(bytes instanceof Uint8Array) || bytes.length > 256) return Reflect.construct(target, args, newTarget);
-      const key = String.fromCharCode(...bytes);
-      tiny.asked += 1;
-      if (!compiled.has(key)) compiled.set(key, Reflect.construct(target, args, newTarget));
-      return compiled.get(key);
-    },
-  });
   try {
     return await load();
   } finally {
     self.fetch = nativeFetch;
     WebAssembly.instantiateStreaming = instantiateStreaming;
-    WebAssembly.Module = Module;
-    tiny.compiled = compiled.size;
   }
 }
 
@@ -291,7 +272,6 @@ async function start(config) {
     return module;
   };
   const options = { indexURL: config.indexURL, createPyodideModule, stdout: () => {}, stderr: () => {} };
-  const tiny = { asked: 0, compiled: 0 };
   const pyodide = await withCompiledWasm(wasmURL, wasm, async () => {
     if (snapshot) {
       try {
@@ -304,7 +284,7 @@ async function start(config) {
       }
     }
     return { runtime: await loadPyodide(options), fromSnapshot: false };
-  }, tiny);
+  });
   const t1 = performance.now();
   mark("runtime");
   if (!pyodide.fromSnapshot) {
@@ -333,7 +313,6 @@ simulator.handle_json`);
         wasm: wasm.failed ? `loader (${wasm.failed})` : wasm.cached ? "cache" : "network",
         snapshot: pyodide.fromSnapshot ? (snapshot.cached ? "cache" : "network") : null,
       },
-      tinyModules: tiny,
       origin: performance.timeOrigin,
       start: t0,
       marks,
