@@ -84,6 +84,37 @@ ADD_FUNCTIONS_AT_ONCE = (
     "var instance=new WebAssembly.Instance(new WebAssembly.Module(bytes),{e:env});"
     "wrapped.forEach(([slot],i)=>setWasmTableEntry(slot,instance.exports[i]))};"
 )
+# Restored from a snapshot, `finalizeBootstrap` runs five lines of Python source to fetch objects the
+# snapshot already holds (the `_pyodide_core` import, an empty dict, importlib, and the `__main__`
+# and `builtins` namespaces). Compiling them is the only use of CPython's parser and compiler at
+# start-up: about 520 wasm functions, each compiled by V8 on its first call, warm visits included
+# (the code cache keeps only optimised code). In that case the third edit fetches the same objects
+# through calls instead; a fresh boot (the snapshot's making) runs the lines as before.
+FINALIZE_SOURCE = (
+    'API.finalizeBootstrap=function(t,e){t&&Wr();let[r,n]=API.rawRun("import _pyodide_core");'
+    "r&&API.fatal_loading_error(`Failed to import _pyodide_core\\n`,n),"
+    'API.runPythonInternal_dict=API._pyodide._base.eval_code("{}"),'
+    'API.importlib=API.runPythonInternal("import importlib; importlib");let o=API.importlib.import_module;'
+    'API.sys=o("sys"),API.os=o("os");let i=API.runPythonInternal("import __main__; __main__.__dict__"),'
+    's=API.runPythonInternal("import builtins; builtins.__dict__");'
+)
+FINALIZE_CALLS = (
+    ('let[r,n]=API.rawRun(', 'let[r,n]=t?[0,""]:API.rawRun('),
+    ("API.runPythonInternal_dict=", "API.runPythonInternal_dict=t?API._pyodide._base.builtins.dict():"),
+    ("API.importlib=", 'API.importlib=t?API._pyodide._base.import_module("importlib"):'),
+    ("let i=", 'let i=t?o("__main__").__dict__:'),
+    ("s=API.runPythonInternal", 's=t?o("builtins").__dict__:API.runPythonInternal'),
+)
+
+
+def _replaced(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    for old, new in pairs:
+        if text.count(old) != 1:
+            raise ValueError(f"{old!r} is not once in the text to edit")
+        text = text.replace(old, new)
+    return text
+
+
 RUNTIME_EDITS = (
     (
         "pyodide.asm.mjs",
@@ -102,6 +133,7 @@ RUNTIME_EDITS = (
         + "addFunctionsAtOnce(pending)};"
         + ADD_FUNCTIONS_AT_ONCE,
     ),
+    ("pyodide.asm.mjs", FINALIZE_SOURCE, _replaced(FINALIZE_SOURCE, FINALIZE_CALLS)),
 )
 # The published snapshot: "ACSP", the memory's size, the number of runs, the number of copies,
 # then an (offset, length) pair per run of bytes carried in the file, an (offset, address, length)
