@@ -24,6 +24,7 @@ import random
 import shutil
 import subprocess
 import traceback
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -386,6 +387,17 @@ def _snapshot(directory: Path, runtime: Path) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def snapshot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The snapshot the site build would make, by the runtime the site serves."""
+    missing = _missing_runtime()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
+        pytest.skip(f"Pyodide runtime unavailable: {missing}")
+    return _snapshot(tmp_path_factory.mktemp("snapshot"), _engine_assets().runtime_dir())
+
+
 @pytest.fixture(scope="module", params=["booted", "snapshot"])
 def responses(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -406,7 +418,7 @@ def responses(
     runtime = _engine_assets().runtime_dir()
     extra = ["--pyodide-dir", str(runtime)]
     if request.param == "snapshot":
-        extra += ["--snapshot", str(_snapshot(directory, runtime))]
+        extra += ["--snapshot", str(request.getfixturevalue("snapshot_file"))]
     proc = subprocess.run(
         [
             "node",
@@ -545,3 +557,55 @@ def test_the_edited_runtime_still_links_symbols_on_demand() -> None:
     assert found["consecutive"], found
     assert found["arity"], found
     assert found["mapped"], found
+
+
+RESTORED_CHECK = """
+const [dir, snapshot, emptyZip] = process.argv.slice(1);
+const { readFileSync } = await import("node:fs");
+const { loadPyodide } = await import(dir + "/pyodide.mjs");
+const pyodide = await loadPyodide({
+  indexURL: dir + "/",
+  _loadSnapshot: readFileSync(snapshot),
+  stdLibURL: emptyZip, // as in the browser: the snapshot holds every module the engine uses
+  stdout: () => {},
+  stderr: () => {},
+});
+const answer = pyodide.runPython("x = 40 + 2\\nx");
+const simulator = pyodide.pyimport("simulator");
+const reply = JSON.parse(simulator.handle_json(JSON.stringify({ op: "quote", profile: { turnover: 800000, sector: "services" } })));
+console.log(JSON.stringify({
+  answer,
+  global: pyodide.globals.get("x"),
+  builtin: pyodide.runPython("len('abc')"),
+  main: pyodide.runPython("__name__"),
+  imported: pyodide.runPython("import json; json.dumps([1])"),
+  engine: reply.ok,
+}));
+"""
+
+
+def test_a_runtime_restored_from_the_snapshot_runs_python_as_usual(
+    snapshot_file: Path, tmp_path: Path
+) -> None:
+    """Restored, the site's runtime fetches the objects it needs through calls instead of running
+    Python source (RUNTIME_EDITS): source, globals, builtins and imports then work as booted."""
+    runtime = _engine_assets().runtime_dir()
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    proc = subprocess.run(
+        ["node", "--input-type=module", "-e", RESTORED_CHECK, str(runtime), str(snapshot_file), str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert found == {
+        "answer": 42,
+        "global": 42,
+        "builtin": 3,
+        "main": "__main__",
+        "imported": "[1]",
+        "engine": True,
+    }
