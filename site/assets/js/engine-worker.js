@@ -294,9 +294,10 @@ async function start(config) {
   }
   // An import, not Python source: restored from the snapshot, nothing at start-up runs CPython's
   // compiler (about 500 wasm functions V8 would compile on their first call).
+  // The function's proxy is lent by the module's: both are kept as long as the worker (a module
+  // proxy collected or destroyed would take the function's with it).
   const simulator = pyodide.runtime.pyimport("simulator");
   const handleJson = simulator.handle_json;
-  simulator.destroy();
   const t2 = performance.now();
   mark("engine");
   // A copy that failed (a cut or stale file) is dropped: the next visit fetches it again.
@@ -307,6 +308,7 @@ async function start(config) {
   setTimeout(async () => keepOnly(await cache, files), 0);
   return {
     handleJson,
+    simulator,
     info: {
       snapshot: pyodide.fromSnapshot,
       sources: {
