@@ -99,7 +99,7 @@ FINALIZE_SOURCE = (
     's=API.runPythonInternal("import builtins; builtins.__dict__");'
 )
 FINALIZE_CALLS = (
-    ('let[r,n]=API.rawRun(', 'let[r,n]=t?[0,""]:API.rawRun('),
+    ("let[r,n]=API.rawRun(", 'let[r,n]=t?[0,""]:API.rawRun('),
     ("API.runPythonInternal_dict=", "API.runPythonInternal_dict=t?API._pyodide._base.builtins.dict():"),
     ("API.importlib=", 'API.importlib=t?API._pyodide._base.import_module("importlib"):'),
     ("let i=", 'let i=t?o("__main__").__dict__:'),

@@ -293,9 +293,9 @@ async function start(config) {
     pyodide.runtime.runPython(`import sys\nsys.path.insert(0, "${ENGINE_DIR}")`);
   }
   // An import, not Python source: restored from the snapshot, nothing at start-up runs CPython's
-  // compiler (about 500 wasm functions V8 would compile on their first call).
-  // The function's proxy is lent by the module's: both are kept as long as the worker (a module
-  // proxy collected or destroyed would take the function's with it).
+  // compiler (about 500 wasm functions V8 would compile on their first call). The function's
+  // proxy is lent by the module's, so both are kept for the worker's life: a module proxy
+  // collected or destroyed takes the function's with it.
   const simulator = pyodide.runtime.pyimport("simulator");
   const handleJson = simulator.handle_json;
   const t2 = performance.now();
