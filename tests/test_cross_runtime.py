@@ -341,6 +341,28 @@ def _missing_runtime() -> str | None:
     return None
 
 
+def _require_runtime() -> None:
+    """Skip without Node or Pyodide's files; under CI, where both are installed, fail instead."""
+    missing = _missing_runtime()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
+        pytest.skip(f"Pyodide runtime unavailable: {missing}")
+
+
+def _node_json(script: str, *args: str) -> Any:
+    """What an ES module script run by Node prints last, as JSON (its arguments after the script)."""
+    proc = subprocess.run(
+        ["node", "--input-type=module", "-e", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _cpython_response(text: str) -> Any:
     """handle_json's answer, or ``{"exception": "Type: message"}`` if it raised."""
     import simulator
@@ -390,11 +412,7 @@ def _snapshot(directory: Path, runtime: Path) -> Path:
 @pytest.fixture(scope="module")
 def snapshot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The snapshot the site build would make, by the runtime the site serves."""
-    missing = _missing_runtime()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
-        pytest.skip(f"Pyodide runtime unavailable: {missing}")
+    _require_runtime()
     return _snapshot(tmp_path_factory.mktemp("snapshot"), _engine_assets().runtime_dir())
 
 
@@ -403,11 +421,7 @@ def responses(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[Any, Any]]:
     """CPython's and Pyodide's answers to every request, by request name."""
-    missing = _missing_runtime()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
-        pytest.skip(f"Pyodide runtime unavailable: {missing}")
+    _require_runtime()
     import simulator
 
     package_dir = Path(simulator.__file__).resolve().parent  # the very code CPython runs
@@ -535,21 +549,8 @@ def test_the_edited_runtime_still_links_symbols_on_demand() -> None:
     functions in one module (RUNTIME_EDITS): a symbol looked up while Python runs still resolves
     to a working function, at one address every time, and each JavaScript function has its slot,
     taken in the order the unedited linker takes them (the snapshot keeps these numbers)."""
-    missing = _missing_runtime()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
-        pytest.skip(f"Pyodide runtime unavailable: {missing}")
-    runtime = _engine_assets().runtime_dir()
-    proc = subprocess.run(
-        ["node", "--input-type=module", "-e", LINKER_CHECK, str(runtime)],
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT_S,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    _require_runtime()
+    found = _node_json(LINKER_CHECK, str(_engine_assets().runtime_dir()))
     assert found["python"] == [4, 7, True]
     # About 260 functions, once wrapped one module each; now the runtime's wasm and one more.
     assert found["wrapped"] > 200
@@ -592,15 +593,7 @@ def test_a_runtime_restored_from_the_snapshot_runs_python_as_usual(
     runtime = _engine_assets().runtime_dir()
     empty = tmp_path / "empty.zip"
     zipfile.ZipFile(empty, "w").close()
-    proc = subprocess.run(
-        ["node", "--input-type=module", "-e", RESTORED_CHECK, str(runtime), str(snapshot_file), str(empty)],
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT_S,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    found = _node_json(RESTORED_CHECK, str(runtime), str(snapshot_file), str(empty))
     assert found == {
         "answer": 42,
         "global": 42,
