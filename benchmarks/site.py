@@ -16,7 +16,8 @@ and in a persistent profile loaded once before (warm):
 
 Every timing is the median of ``--runs`` runs. ``--experiments`` adds cold loads of the
 page with ``python_stdlib.zip`` answered by an empty zip or the snapshot blocked, and the
-bare page importing the engine with and without the snapshot (cold and warm).
+bare page importing the engine without the snapshot, or running the site's own engine worker
+(with it), cold and warm.
 Standard library and Playwright only.
 """
 
@@ -178,30 +179,47 @@ BARE_HTML = """<!doctype html>
 const params = new URLSearchParams(location.search);
 const url = (relative) => (relative ? new URL(relative, location.href).href : null);
 const bench = (window.__bench = {created: performance.now(), ready: null, worker: null, error: null});
-const worker = new Worker(new URL("./worker.mjs", location.href), {type: "module"});
-worker.onmessage = ({data}) => {
+const done = (data) => {
   if (data.error) bench.error = data.error;
   else { bench.worker = data; bench.ready = performance.now(); }
   document.getElementById("status").textContent = data.error ?? "ready";
   document.dispatchEvent(new Event("bench:done"));
 };
+const config = {
+  indexURL: url(params.get("index")),
+  archiveURL: url(params.get("archive")),
+  snapshotURL: url(params.get("snapshot")),
+};
+let worker;
+if (params.get("mode") === "snapshot") {
+  // The site's own engine worker, started as the simulator page starts it (config in the URL's
+  // fragment, Cache Storage looked in when an earlier load noted it), on a page with nothing else.
+  const KEPT = "ac-engine-kept";
+  const engine = params.get("engine");
+  const started = {...config, snapshotSize: Number(params.get("size")), engine, cached: localStorage.getItem(KEPT) === engine};
+  worker = new Worker(url(params.get("worker")) + "#" + encodeURIComponent(JSON.stringify(started)), {type: "module"});
+  worker.onmessage = ({data}) => {
+    if (data.result) localStorage.setItem(KEPT, engine);
+    const marks = data.result ? Object.fromEntries(Object.entries(data.result.marks).map(([k, v]) => [k, data.result.start + v])) : {};
+    done(data.error ? {error: data.error} : {origin: data.result.origin, t0: data.result.start, t2: marks.runtime, t3: marks.engine, snapshot_fetched: marks.snapshot_bytes});
+  };
+  worker.postMessage({id: 0, op: "init", request: started});
+} else {
+  worker = new Worker(new URL("./worker.mjs", location.href), {type: "module"});
+  worker.onmessage = ({data}) => done(data);
+  worker.postMessage({mode: params.get("mode") ?? "plain", ...config});
+}
 worker.onerror = (event) => {
   bench.error = event.message || "worker error";
   document.dispatchEvent(new Event("bench:done"));
 };
-worker.postMessage({
-  mode: params.get("mode") ?? "plain",
-  indexURL: url(params.get("index")),
-  archiveURL: url(params.get("archive")),
-  snapshotURL: url(params.get("snapshot")),
-});
 </script>
 </html>
 """
 
 BARE_WORKER = """// plain: import the loader, loadPyodide, run one line (the baseline).
 // engine: the same, then unpack the engine zip and import it (what the page does without a snapshot).
-// snapshot: the same as the page: snapshot and zip fetched from the start, loadPyodide from the snapshot.
+// (snapshot: the page runs the site's own engine worker instead of this one.)
 const ENGINE_DIR = "/home/pyodide/engine";
 const bytes = async (url) => {
   const response = await fetch(url);
@@ -213,16 +231,10 @@ self.onmessage = async ({data}) => {
   const marks = {};
   try {
     const archive = data.mode === "plain" ? null : bytes(data.archiveURL);
-    const snapshot = data.mode === "snapshot"
-      ? bytes(data.snapshotURL).then((b) => { marks.snapshot_fetched = performance.now(); return b; })
-      : null;
     archive?.catch(() => {});
-    snapshot?.catch(() => {});
     const {loadPyodide} = await import(`${data.indexURL}pyodide.mjs`);
     const t1 = performance.now();
-    const options = {indexURL: data.indexURL, stdout: () => {}, stderr: () => {}};
-    if (snapshot) options._loadSnapshot = snapshot;
-    const pyodide = await loadPyodide(options);
+    const pyodide = await loadPyodide({indexURL: data.indexURL, stdout: () => {}, stderr: () => {}});
     const t2 = performance.now();
     if (archive) {
       pyodide.unpackArchive(await archive, "zip", {extractDir: ENGINE_DIR});
@@ -427,7 +439,10 @@ def boot_config(site: Path) -> dict[str, str]:
     found = re.search(r'<script type="application/json" id="sim-boot">(.*?)</script>', html, re.S)
     if not found:
         raise SystemExit("no sim-boot script in build/site/simulateur/index.html")
-    return json.loads(found.group(1))["config"]
+    worker = re.search(r'<div id="sim" [^>]*data-worker="([^"]+)"', html)
+    if not worker:
+        raise SystemExit("no data-worker on #sim in build/site/simulateur/index.html")
+    return {**json.loads(found.group(1))["config"], "worker": worker.group(1)}
 
 
 def make_root(site: Path, tmp: Path) -> Path:
@@ -447,7 +462,12 @@ def bare_path(mode: str, config: dict[str, str]) -> str:
     if mode != "plain":
         query["archive"] = config["archiveURL"]
     if mode == "snapshot":
-        query["snapshot"] = config["snapshotURL"]
+        query.update(
+            snapshot=config["snapshotURL"],
+            size=str(config["snapshotSize"]),
+            engine=config["engine"],
+            worker=config["worker"],
+        )
     return f"{BENCH_DIR}/?{urlencode(query)}"
 
 
@@ -1190,7 +1210,9 @@ def print_experiments(res: Results) -> None:
                 f"{fmt_ms(median([x.worker_mark('t3') for x in loads])):>17}"
                 f"{fmt_ms(median([x.ready_ms for x in loads])):>11}{spread([x.ready_ms for x in loads]):>15}"
             )
-            for problem in sorted({p for x in loads for p in x.problems})[:3]:
+            for problem in sorted(
+                {p for x in loads for p in x.problems} | {x.error for x in loads if x.error}
+            )[:3]:
                 print(f"{'':<4}{problem}")
 
 
