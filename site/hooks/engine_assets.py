@@ -108,6 +108,7 @@ FINALIZE_CALLS = (
 
 
 def _replaced(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    """``text`` with the first part of each pair, found exactly once, replaced by the second."""
     for old, new in pairs:
         if text.count(old) != 1:
             raise ValueError(f"{old!r} is not once in the text to edit")
