@@ -110,8 +110,9 @@ FINALIZE_CALLS = (
 def _replaced(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     """``text`` with the first part of each pair, found exactly once, replaced by the second."""
     for old, new in pairs:
-        if text.count(old) != 1:
-            raise ValueError(f"{old!r} is not once in the text to edit")
+        found = text.count(old)
+        if found != 1:
+            raise RuntimeError(f"the text to edit occurs {found} times, not once: {old[:60]}")
         text = text.replace(old, new)
     return text
 
@@ -126,12 +127,14 @@ RUNTIME_EDITS = (
     (
         "pyodide.asm.mjs",
         REPORT_UNDEFINED,
-        REPORT_UNDEFINED.replace(
-            "var reportUndefinedSymbols=()=>{", "var reportUndefinedSymbols=()=>{var pending=[];"
+        _replaced(
+            REPORT_UNDEFINED,
+            (
+                ("var reportUndefinedSymbols=()=>{", "var reportUndefinedSymbols=()=>{var pending=[];"),
+                ("{entry.value=addFunction(value,value.sig)}", "{pending.push([entry,value])}"),
+                ("`)}}}};", "`)}}}addFunctionsAtOnce(pending)};"),
+            ),
         )
-        .replace("{entry.value=addFunction(value,value.sig)}", "{pending.push([entry,value])}")
-        .removesuffix("};")
-        + "addFunctionsAtOnce(pending)};"
         + ADD_FUNCTIONS_AT_ONCE,
     ),
     ("pyodide.asm.mjs", FINALIZE_SOURCE, _replaced(FINALIZE_SOURCE, FINALIZE_CALLS)),
@@ -307,14 +310,13 @@ def _pyodide_version() -> str:
 
 def edit_runtime(name: str, data: bytes) -> bytes:
     """``data``, the pinned runtime's file ``name``, as the site serves it (see RUNTIME_EDITS)."""
-    for file, old, new in RUNTIME_EDITS:
-        if file != name:
-            continue
-        found = data.count(old.encode())
-        if found != 1:
-            raise RuntimeError(f"{name}: the text to edit occurs {found} times, not once: {old[:60]}")
-        data = data.replace(old.encode(), new.encode())
-    return data
+    edits = tuple((old, new) for file, old, new in RUNTIME_EDITS if file == name)
+    if not edits:
+        return data
+    try:
+        return _replaced(data.decode("utf-8"), edits).encode("utf-8")
+    except RuntimeError as error:
+        raise RuntimeError(f"{name}: {error}") from None
 
 
 def runtime_dir() -> Path:
