@@ -341,15 +341,6 @@ def _missing_runtime() -> str | None:
     return None
 
 
-def _require_runtime() -> None:
-    """Skip without Node or Pyodide's files; under CI, where both are installed, fail instead."""
-    missing = _missing_runtime()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
-        pytest.skip(f"Pyodide runtime unavailable: {missing}")
-
-
 def _node_json(script: str, *args: str) -> Any:
     """What an ES module script run by Node prints last, as JSON (its arguments after the script)."""
     proc = subprocess.run(
@@ -410,26 +401,37 @@ def _snapshot(directory: Path, runtime: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def snapshot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def runtime() -> Path:
+    """The folder of the runtime the site serves: Pyodide's files with the build's edits.
+
+    Skips without Node or Pyodide's files; under CI, where both are installed, fails instead.
+    """
+    missing = _missing_runtime()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"cross-runtime test cannot run under CI: {missing}")
+        pytest.skip(f"Pyodide runtime unavailable: {missing}")
+    return _engine_assets().runtime_dir()
+
+
+@pytest.fixture(scope="module")
+def snapshot_file(runtime: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The snapshot the site build would make, by the runtime the site serves."""
-    _require_runtime()
-    return _snapshot(tmp_path_factory.mktemp("snapshot"), _engine_assets().runtime_dir())
+    return _snapshot(tmp_path_factory.mktemp("snapshot"), runtime)
 
 
 @pytest.fixture(scope="module", params=["booted", "snapshot"])
 def responses(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, runtime: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[Any, Any]]:
     """CPython's and Pyodide's answers to every request, by request name."""
-    _require_runtime()
     import simulator
 
     package_dir = Path(simulator.__file__).resolve().parent  # the very code CPython runs
     directory = tmp_path_factory.mktemp("cross_runtime")
     requests_file = directory / "requests.json"
     requests_file.write_text(json.dumps([text for _, text in REQUESTS], ensure_ascii=True), "ascii")
-    # The runtime the site serves (Pyodide's files with the build's edits), booted or restored.
-    runtime = _engine_assets().runtime_dir()
+    # The runtime the site serves, booted or restored.
     extra = ["--pyodide-dir", str(runtime)]
     if request.param == "snapshot":
         extra += ["--snapshot", str(request.getfixturevalue("snapshot_file"))]
@@ -544,13 +546,12 @@ console.log(JSON.stringify({
 """
 
 
-def test_the_edited_runtime_still_links_symbols_on_demand() -> None:
+def test_the_edited_runtime_still_links_symbols_on_demand(runtime: Path) -> None:
     """The site's runtime fills the linker's entries only when asked, and wraps its JavaScript
     functions in one module (RUNTIME_EDITS): a symbol looked up while Python runs still resolves
     to a working function, at one address every time, and each JavaScript function has its slot,
     taken in the order the unedited linker takes them (the snapshot keeps these numbers)."""
-    _require_runtime()
-    found = _node_json(LINKER_CHECK, str(_engine_assets().runtime_dir()))
+    found = _node_json(LINKER_CHECK, str(runtime))
     assert found["python"] == [4, 7, True]
     # About 260 functions, once wrapped one module each; now the runtime's wasm and one more.
     assert found["wrapped"] > 200
@@ -586,11 +587,10 @@ console.log(JSON.stringify({
 
 
 def test_a_runtime_restored_from_the_snapshot_runs_python_as_usual(
-    snapshot_file: Path, tmp_path: Path
+    runtime: Path, snapshot_file: Path, tmp_path: Path
 ) -> None:
     """Restored, the site's runtime fetches the objects it needs through calls instead of running
     Python source (RUNTIME_EDITS): source, globals, builtins and imports then work as booted."""
-    runtime = _engine_assets().runtime_dir()
     empty = tmp_path / "empty.zip"
     zipfile.ZipFile(empty, "w").close()
     found = _node_json(RESTORED_CHECK, str(runtime), str(snapshot_file), str(empty))
