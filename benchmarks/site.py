@@ -228,7 +228,6 @@ const bytes = async (url) => {
 };
 self.onmessage = async ({data}) => {
   const t0 = performance.now();
-  const marks = {};
   try {
     const archive = data.mode === "plain" ? null : bytes(data.archiveURL);
     archive?.catch(() => {});
@@ -241,7 +240,7 @@ self.onmessage = async ({data}) => {
       pyodide.runPython(`import sys\\nif "${ENGINE_DIR}" not in sys.path: sys.path.insert(0, "${ENGINE_DIR}")\\nimport simulator`);
     } else pyodide.runPython("6 * 7");
     const t3 = performance.now();
-    self.postMessage({origin: performance.timeOrigin, t0, t1, t2, t3, ...marks, version: pyodide.version});
+    self.postMessage({origin: performance.timeOrigin, t0, t1, t2, t3, version: pyodide.version});
   } catch (error) {
     self.postMessage({error: String(error && error.message ? error.message : error)});
   }
