@@ -4,9 +4,9 @@
 
 One load of ``simulateur/`` (cold: a new Chromium; ``--warm``: a persistent profile loaded twice
 first), traced with Chromium's sampling profiler on. It prints, from navigation start to engine
-ready: the busy time of each thread of the browser (which ones compete for the processors), then,
-for the engine's worker, the JavaScript and wasm functions its time goes to (inclusive), with the
-worker's own marks. The profiler slows the load by a third or so: read the shares, not the
+ready: the busy time of each thread of the browser (which ones compete for the processors) and
+the part of it Chromium's autofill takes, then, for the engine's worker, the JavaScript and wasm
+functions its time goes to (inclusive), with the worker's own marks. The profiler slows the load by a third or so: read the shares, not the
 milliseconds. Standard library and Playwright only; page helpers from ``site.py``.
 """
 
@@ -198,6 +198,20 @@ def main() -> int:
         process = names.get((key[0], None), str(key[0]))
         print(f"{micros / 1000:8.1f}  {process} / {names.get(key, str(key[1]))}")
     print(f"{sum(busy.values()) / 1000:8.1f}  all threads, against {load.ready_ms:.0f} ms x 2 processors")
+    autofill = [
+        e
+        for e in events
+        if e.get("ph") == "X"
+        and e.get("name") in TASKS
+        and str(e.get("args", {}).get("src_file", "")).startswith("components/autofill/")
+        and start <= e["ts"] <= end
+    ]
+    print(
+        f"of which Chromium's autofill parsing the page's forms (browser thread pool): "
+        f"{sum(e.get('dur', 0) for e in autofill) / 1000:.1f} ms in {len(autofill)} tasks, starting at "
+        + (", ".join(f"{(e['ts'] - start) / 1000:.0f}" for e in autofill) or "-")
+        + " ms (see site_autofill.py)"
+    )
     engine = [
         p
         for p in profiles(events).values()
