@@ -6,6 +6,7 @@ The site is built once per module with ``mkdocs build --strict`` into a temporar
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
 import json
 import re
@@ -22,7 +23,7 @@ import pytest
 
 from simulator import load_tariff
 
-from .browser import ROOT, load_module
+from .browser import ROOT, build_site, load_module
 
 engine_assets = load_module("engine_assets_build", ROOT / "site" / "hooks" / "engine_assets.py")
 
@@ -214,6 +215,34 @@ def test_snapshot_is_published_without_its_zeros_and_static_data(built):
     assert copies > 0
     with pytest.raises(ValueError, match="beyond"):
         engine_assets.unsparse(data)  # the copies need the image
+
+
+def test_a_build_drops_the_cache_files_it_no_longer_uses(built, tmp_path):
+    """Each engine change makes a 31 MB snapshot in build/cache, and each changed file a gzipped
+    copy: a build keeps only those it uses, and a build after it still finds them."""
+    cache = ROOT / "build" / "cache"
+    stale = [
+        cache / "snapshot-0123456789abcdef.bin",
+        cache / "simulator-0123456789abcdef.zip",
+        cache / ("gz-" + "0" * 24 + ".gz"),
+    ]
+    for path in stale:
+        path.write_bytes(b"from an older build")
+    site = build_site(tmp_path / "site")
+    assert [path.name for path in stale if path.exists()] == []
+    published = {path.name for path in (site / "assets" / "engine").iterdir()}
+    assert {path.name for path in cache.glob("snapshot-*")} == {n for n in published if n.endswith(".bin")}
+    assert {path.name for path in cache.glob("simulator-*.zip")} <= published
+    gzipped = {
+        "gz-" + hashlib.sha256(path.with_suffix("").read_bytes()).hexdigest()[:24] + ".gz"
+        for path in site.rglob("*.gz")
+        if path.with_suffix("").suffix in engine_assets.GZIP_SUFFIXES  # mkdocs gzips its sitemap itself
+    }
+    assert {path.name for path in cache.glob("gz-*")} == gzipped
+    # The session's build, made before, is served the same files.
+    assert (built / "simulateur" / "index.html.gz").read_bytes() == (
+        site / "simulateur" / "index.html.gz"
+    ).read_bytes()
 
 
 def test_initial_memory_is_the_data_segments():

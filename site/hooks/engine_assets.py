@@ -494,11 +494,24 @@ def _snapshot() -> Path:
         if done.returncode != 0:
             raise RuntimeError(f"snapshot failed: {done.stderr.decode(errors='replace')[-2000:]}")
         partial.replace(cached)
+    # Each change of the engine makes a 31 MB snapshot: only the one in use is kept.
+    _keep_only(("snapshot-*", "simulator-*.zip"), {cached.name, _build.archive_name})
     return cached
 
 
-def _gzip_sibling(path: Path) -> None:
-    """FILE.gz beside FILE, for a host that serves precompressed files (kept in build/cache by content)."""
+def _keep_only(patterns: tuple[str, ...], names: set[str]) -> None:
+    """Remove the files of build/cache that match one of ``patterns``, but those in ``names``."""
+    for pattern in patterns:
+        for stale in CACHE_DIR.glob(pattern):
+            if stale.name not in names:
+                stale.unlink(missing_ok=True)
+
+
+def _gzip_sibling(path: Path) -> str:
+    """FILE.gz beside FILE, for a host that serves precompressed files (kept in build/cache by content).
+
+    Returns the name of the cached copy.
+    """
     data = path.read_bytes()
     cached = CACHE_DIR / f"gz-{hashlib.sha256(data).hexdigest()[:24]}.gz"
     if not cached.exists():
@@ -507,6 +520,7 @@ def _gzip_sibling(path: Path) -> None:
         partial.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
         partial.replace(cached)
     shutil.copyfile(cached, path.with_name(path.name + ".gz"))
+    return cached.name
 
 
 def on_post_build(config: Any) -> None:
@@ -525,6 +539,10 @@ def on_post_build(config: Any) -> None:
     (engine / _build.worker_name).write_bytes(_build.worker)
     # Published only under its hashed name: the copy that came with site/assets is never loaded.
     (site / "assets" / "js" / WORKER_SOURCE.name).unlink(missing_ok=True)
-    for path in sorted(site.rglob("*")):
-        if path.is_file() and path.suffix in GZIP_SUFFIXES and path.stat().st_size > 1024:
-            _gzip_sibling(path)
+    used = {
+        _gzip_sibling(path)
+        for path in sorted(site.rglob("*"))
+        if path.is_file() and path.suffix in GZIP_SUFFIXES and path.stat().st_size > 1024
+    }
+    # The copies of files this build no longer has (an older snapshot's is 4 MB) go.
+    _keep_only(("gz-*",), used)
