@@ -33,39 +33,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import site_trace
 from common import site_bench  # benchmarks/ is on sys.path when a script runs
 
 bench = site_bench()
 
 POLICY = Path("/etc/chromium/policies/managed/ac-bench-autofill-off.json")
 POLICY_TEXT = json.dumps({"AutofillAddressEnabled": False, "AutofillCreditCardEnabled": False})
-AUTOFILL_SOURCES = "components/autofill/"
 
 
 def autofill_ms(page: Any, context: Any, url: str) -> float:
     """Load ``url`` traced; the milliseconds of thread-pool tasks posted by Chromium's autofill."""
-    cdp = context.new_cdp_session(page)
-    events: list[dict[str, Any]] = []
-    complete: list[bool] = []
-    cdp.on("Tracing.dataCollected", lambda e: events.extend(e["value"]))
-    cdp.on("Tracing.tracingComplete", lambda e: complete.append(True))
-    cdp.send(
-        "Tracing.start", {"traceConfig": {"includedCategories": ["toplevel"]}, "transferMode": "ReportEvents"}
-    )
-    page.goto(url)
-    page.wait_for_timeout(2500)  # both parses (after DOMContentLoaded and after load) are done by then
-    cdp.send("Tracing.end")
-    deadline = time.monotonic() + 30
-    while not complete and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    return (
-        sum(
-            e.get("dur", 0)
-            for e in events
-            if e.get("ph") == "X" and str(e.get("args", {}).get("src_file", "")).startswith(AUTOFILL_SOURCES)
-        )
-        / 1000
-    )
+
+    def load() -> None:
+        page.goto(url)
+        page.wait_for_timeout(2500)  # both parses (after DOMContentLoaded and after load) are done by then
+
+    _, events = site_trace.traced(page, context, ["toplevel"], load)
+    return sum(e.get("dur", 0) for e in site_trace.autofill_tasks(events)) / 1000
 
 
 @contextmanager

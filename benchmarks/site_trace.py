@@ -18,6 +18,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,10 @@ CATEGORIES = [
 TASKS = {"RunTask", "ThreadControllerImpl::RunTask", "ThreadPool_RunTask"}
 
 
-def traced_load(page: Any, context: Any, base: str, root: Path) -> tuple[Any, list[dict[str, Any]]]:
-    """Load the simulator page with tracing on; the load's figures and the trace's events."""
+def traced(
+    page: Any, context: Any, categories: list[str], action: Callable[[], Any]
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Run ``action`` (a load of ``page``) with Chromium's tracing on; its result and the trace's events."""
     cdp = context.new_cdp_session(page)
     events: list[dict[str, Any]] = []
     complete: list[bool] = []
@@ -45,16 +48,32 @@ def traced_load(page: Any, context: Any, base: str, root: Path) -> tuple[Any, li
     cdp.send(
         "Tracing.start",
         {
-            "traceConfig": {"includedCategories": CATEGORIES, "recordMode": "recordAsMuchAsPossible"},
+            "traceConfig": {"includedCategories": categories, "recordMode": "recordAsMuchAsPossible"},
             "transferMode": "ReportEvents",
         },
     )
-    load = bench.load_page(page, base, bench.SIM_PATH, root)
+    result = action()
     cdp.send("Tracing.end")
     deadline = time.monotonic() + 60
     while not complete and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-    return load, events
+    return result, events
+
+
+def traced_load(page: Any, context: Any, base: str, root: Path) -> tuple[Any, list[dict[str, Any]]]:
+    """Load the simulator page with tracing on; the load's figures and the trace's events."""
+    return traced(page, context, CATEGORIES, lambda: bench.load_page(page, base, bench.SIM_PATH, root))
+
+
+def autofill_tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trace's thread-pool tasks posted by Chromium's autofill (its parsing of the page's forms)."""
+    return [
+        e
+        for e in events
+        if e.get("ph") == "X"
+        and e.get("name") in TASKS
+        and str(e.get("args", {}).get("src_file", "")).startswith("components/autofill/")
+    ]
 
 
 def thread_names(events: list[dict[str, Any]]) -> dict[tuple[int, int | None], str]:
@@ -198,14 +217,7 @@ def main() -> int:
         process = names.get((key[0], None), str(key[0]))
         print(f"{micros / 1000:8.1f}  {process} / {names.get(key, str(key[1]))}")
     print(f"{sum(busy.values()) / 1000:8.1f}  all threads, against {load.ready_ms:.0f} ms x 2 processors")
-    autofill = [
-        e
-        for e in events
-        if e.get("ph") == "X"
-        and e.get("name") in TASKS
-        and str(e.get("args", {}).get("src_file", "")).startswith("components/autofill/")
-        and start <= e["ts"] <= end
-    ]
+    autofill = [e for e in autofill_tasks(events) if start <= e["ts"] <= end]
     print(
         f"of which Chromium's autofill parsing the page's forms (browser thread pool): "
         f"{sum(e.get('dur', 0) for e in autofill) / 1000:.1f} ms in {len(autofill)} tasks, starting at "
