@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import simulator
 
@@ -57,6 +58,18 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 DOCUMENTS_LIST = re.compile(r".*/claims/[^/]+/documents$")
+
+
+def whatif_state(page: Any) -> dict[str, Any]:
+    """What the simulator page's what-if shows: its rows, whether it is stale, the visible errors."""
+    return page.evaluate(
+        """() => ({
+            rows: [...document.querySelectorAll('#sim-whatif tr[data-formula]')].map((r) => r.innerText),
+            stale: document.querySelector('#sim-whatif')?.dataset.stale ?? null,
+            errors: [...document.querySelectorAll('.sim-error:not([hidden])')].map((e) => `${e.id}: ${e.textContent}`),
+            fields: Object.fromEntries([...document.querySelectorAll('#sim-whatif-form [data-field]')].map((f) => [f.id, f.value])),
+        })"""
+    )
 
 
 def what_if(today: dt.date) -> str:
@@ -255,11 +268,15 @@ def test_journey_from_the_simulator_to_the_indemnity(browser, site, stack):
     ):
         owner.fill(selector, day.isoformat())
     expected = what_if(today)
-    owner.wait_for_function(
-        "v => document.querySelector('#sim-whatif tr[data-formula=selection] [data-indemnity]')?.dataset.indemnity === v",
-        arg=expected,
-        timeout=20_000,
-    )
+    try:
+        owner.wait_for_function(
+            "v => document.querySelector('#sim-whatif tr[data-formula=selection] [data-indemnity]')?.dataset.indemnity === v",
+            arg=expected,
+            timeout=20_000,
+        )
+    except PlaywrightTimeout:
+        # This wait timed out once in CI and never again here: say what the page showed instead.
+        pytest.fail(f"the what-if never showed {expected}: {whatif_state(owner)}; page errors: {errors}")
     owner.wait_for_function(QUIET, timeout=20_000)
     shown = owner.get_attribute("#sim-whatif tr[data-formula=selection] [data-indemnity]", "data-indemnity")
     assert shown == expected
