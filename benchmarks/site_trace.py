@@ -6,8 +6,8 @@ One load of ``simulateur/`` (cold: a new Chromium; ``--warm``: a persistent prof
 first), traced with Chromium's sampling profiler on. It prints, from navigation start to engine
 ready: the busy time of each thread of the browser (which ones compete for the processors) and
 the part of it Chromium's autofill takes, then, for the engine's worker, the JavaScript and wasm
-functions its time goes to (inclusive), with the worker's own marks. The profiler slows the load by a third or so: read the shares, not the
-milliseconds. Standard library and Playwright only; page helpers from ``site.py``.
+functions its time goes to (inclusive), with the worker's own marks. The profiler slows the load
+by a third or so: read the shares, not the milliseconds. Standard library and Playwright only; page helpers from ``site.py``.
 """
 
 from __future__ import annotations

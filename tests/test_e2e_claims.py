@@ -61,7 +61,7 @@ DOCUMENTS_LIST = re.compile(r".*/claims/[^/]+/documents$")
 
 
 def whatif_state(page: Any) -> dict[str, Any]:
-    """What the simulator page's what-if shows: its rows, whether it is stale, the visible errors."""
+    """What the simulator page's what-if shows: its rows, whether it is stale, the visible errors, its fields."""
     return page.evaluate(
         """() => ({
             rows: [...document.querySelectorAll('#sim-whatif tr[data-formula]')].map((r) => r.innerText),

@@ -494,8 +494,6 @@ def _snapshot() -> Path:
         if done.returncode != 0:
             raise RuntimeError(f"snapshot failed: {done.stderr.decode(errors='replace')[-2000:]}")
         partial.replace(cached)
-    # Each change of the engine makes a 31 MB snapshot: only the one in use is kept.
-    _keep_only(("snapshot-*", "simulator-*.zip"), {cached.name, _build.archive_name})
     return cached
 
 
@@ -544,5 +542,6 @@ def on_post_build(config: Any) -> None:
         for path in sorted(site.rglob("*"))
         if path.is_file() and path.suffix in GZIP_SUFFIXES and path.stat().st_size > 1024
     }
-    # The copies of files this build no longer has (an older snapshot's is 4 MB) go.
-    _keep_only(("gz-*",), used)
+    # What older builds left goes: each engine change made a 31 MB snapshot, and each changed file
+    # a gzipped copy (an older snapshot's is 4 MB).
+    _keep_only(("snapshot-*", "simulator-*.zip", "gz-*"), {_build.snapshot_name, _build.archive_name, *used})
