@@ -4,10 +4,12 @@
 
 One load of ``simulateur/`` (cold: a new Chromium; ``--warm``: a persistent profile loaded twice
 first), traced with Chromium's sampling profiler on. It prints, from navigation start to engine
-ready: the busy time of each thread of the browser (which ones compete for the processors) and
-the part of it Chromium's autofill takes, then, for the engine's worker, the JavaScript and wasm
-functions its time goes to (inclusive), with the worker's own marks. The profiler slows the load
-by a third or so: read the shares, not the milliseconds. Standard library and Playwright only; page helpers from ``site.py``.
+ready: the busy time of each thread of the browser (which ones compete for the processors), the
+part of it Chromium's autofill takes, V8's work on the wasm (validation, lazy and optimising
+compiles, and whether a compiled module kept from an earlier visit was used), then, for the
+engine's worker, the JavaScript and wasm functions its time goes to (inclusive), with the
+worker's own marks. The profiler slows the load by a third or so: read the shares, not the
+milliseconds. Standard library and Playwright only; page helpers from ``site.py``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ CATEGORIES = [
     "devtools.timeline",
     "disabled-by-default-devtools.timeline",
     "disabled-by-default-v8.cpu_profiler",
+    "v8.wasm",
+    "disabled-by-default-v8.wasm.detailed",
 ]
 TASKS = {"RunTask", "ThreadControllerImpl::RunTask", "ThreadPool_RunTask"}
 
@@ -74,6 +78,29 @@ def autofill_tasks(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         and e.get("name") in TASKS
         and str(e.get("args", {}).get("src_file", "")).startswith("components/autofill/")
     ]
+
+
+def wasm_work(events: list[dict[str, Any]], start: float, end: float) -> dict[str, tuple[int, float]]:
+    """V8's work on the wasm begun within [start, end]: per step, how many events and their
+    milliseconds (whole, even where an event runs past ``end``).
+
+    ``validation`` runs on the thread pool, ``lazy compiles`` (Liftoff, one per function on its
+    first call) on the worker's thread, ``optimising compiles`` (TurboFan, for hot functions) on the
+    thread pool; ``code cache hits`` and ``deserialisation`` are nonzero only when Chromium handed
+    V8 a compiled module it had kept from an earlier visit.
+    """
+    steps = {
+        "validation": "wasm.ValidateFunctionsStreaming",
+        "lazy compiles": "wasm.CompileLazy",
+        "optimising compiles": "wasm.TopTierCompilation",
+        "code cache hits": "v8.wasm.moduleCacheHit",
+        "deserialisation": "wasm.Deserialize",
+    }
+    found: dict[str, tuple[int, float]] = {}
+    for label, name in steps.items():
+        hits = [e for e in events if e.get("name") == name and start <= e["ts"] <= end]
+        found[label] = (len(hits), sum(e.get("dur", 0) for e in hits) / 1000)
+    return found
 
 
 def thread_names(events: list[dict[str, Any]]) -> dict[tuple[int, int | None], str]:
@@ -224,6 +251,9 @@ def main() -> int:
         + (", ".join(f"{(e['ts'] - start) / 1000:.0f}" for e in autofill) or "-")
         + " ms (see site_autofill.py)"
     )
+    print("\n## V8's work on the wasm begun before engine ready (ms, events)")
+    for label, (count, ms) in wasm_work(events, start, end).items():
+        print(f"{ms:8.1f}  {label} ({count})")
     engine = [
         p
         for p in profiles(events).values()
