@@ -189,6 +189,7 @@ const config = {
   indexURL: url(params.get("index")),
   archiveURL: url(params.get("archive")),
   snapshotURL: url(params.get("snapshot")),
+  lockInfo: params.get("lock") ? JSON.parse(params.get("lock")) : undefined,
 };
 let worker;
 if (params.get("mode") === "snapshot") {
@@ -432,7 +433,7 @@ def build_site() -> None:
     progress(f"built in {time.perf_counter() - started:.1f} s")
 
 
-def boot_config(site: Path) -> dict[str, str]:
+def boot_config(site: Path) -> dict[str, Any]:
     """The worker's config as the build wrote it into the simulator page."""
     html = (site / "simulateur" / "index.html").read_text("utf-8")
     found = re.search(r'<script type="application/json" id="sim-boot">(.*?)</script>', html, re.S)
@@ -455,7 +456,7 @@ def make_root(site: Path, tmp: Path) -> Path:
     return root
 
 
-def bare_path(mode: str, config: dict[str, str]) -> str:
+def bare_path(mode: str, config: dict[str, Any]) -> str:
     """The bare page's address for ``mode``; its folder is as deep as simulateur/, so the URLs hold."""
     query = {"mode": mode, "index": config["indexURL"]}
     if mode != "plain":
@@ -466,6 +467,7 @@ def bare_path(mode: str, config: dict[str, str]) -> str:
             size=str(config["snapshotSize"]),
             engine=config["engine"],
             worker=config["worker"],
+            lock=json.dumps(config["lockInfo"]),
         )
     return f"{BENCH_DIR}/?{urlencode(query)}"
 
@@ -728,7 +730,7 @@ class Results:
     profile: dict[str, Any] = field(default_factory=dict)
 
 
-def run(args: argparse.Namespace, base: str, root: Path, tmp: Path, config: dict[str, str]) -> Results:
+def run(args: argparse.Namespace, base: str, root: Path, tmp: Path, config: dict[str, Any]) -> Results:
     from playwright.sync_api import sync_playwright
 
     res = Results()
@@ -772,7 +774,7 @@ def run_experiments(
     base: str,
     root: Path,
     tmp: Path,
-    config: dict[str, str],
+    config: dict[str, Any],
     res: Results,
 ) -> None:
     empty_zip = b"PK\x05\x06" + bytes(18)  # only the end-of-central-directory record: a zip with no file

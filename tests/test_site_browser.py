@@ -88,6 +88,8 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     # its own archive: the snapshot holds it imported.
     assert not [url for url in page.requests if url.endswith("python_stdlib.zip")]
     assert archives(page) == []
+    # Nor the package lock: the worker gives loadPyodide its header, and the engine loads no package.
+    assert not [url for url in page.requests if url.endswith("pyodide-lock.json")]
     marks = info["marks"]
     assert 0 <= marks["loader"] <= marks["runtime"] <= marks["engine"] <= info["timings"]["total_ms"] + 1
     assert "prêt" in page.inner_text("#sim-status-text")

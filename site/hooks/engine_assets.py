@@ -355,6 +355,11 @@ class _Build:
             raise RuntimeError("node_modules/pyodide is missing: run `npm ci` (make site does)")
         self.archive = _engine_archive()
         self.pyodide_version = _pyodide_version()
+        # The lock file's header (ABI version, platform, Python) without its 357 packages: the
+        # worker hands it to loadPyodide, which then neither fetches nor indexes the 119 KB file.
+        # The engine loads no package, so the empty package list costs nothing.
+        lock = json.loads((PYODIDE_DIR / "pyodide-lock.json").read_text("utf-8"))
+        self.lock_info = lock["info"]
         self.runtime = runtime_dir()
         # Published as assets/pyodide/VERSION-HASH/: cached for a year like every engine file, so the
         # name must change with the content. The build edits these files, and an older copy kept by a
@@ -372,7 +377,7 @@ class _Build:
         self.worker = WORKER_SOURCE.read_bytes()
         self.worker_name = f"engine-worker-{hashlib.sha256(self.worker).hexdigest()[:16]}.js"
 
-    def config(self, base_url: str) -> dict[str, str | int]:
+    def config(self, base_url: str) -> dict[str, Any]:
         """What the worker needs to start, URLs relative to the page's base.
 
         The size of the snapshot's memory lets the worker hand Pyodide a buffer before the bytes arrive.
@@ -384,6 +389,7 @@ class _Build:
             "snapshotSize": _snapshot().stat().st_size,
             "engine": self.hash,
             "pyodide": self.pyodide_version,
+            "lockInfo": self.lock_info,
         }
 
 

@@ -2,12 +2,13 @@
 // Protocol (plain JSON both ways):
 //   {id, op: "init", request: config}           -> {id, result: {timings, marks, snapshot, sources}} or {id, error}
 //   {id, op: "compare"|"quote"|..., request}    -> {id, result: engine response} or {id, error}
-// `config` gives indexURL (the pinned Pyodide files), snapshotURL and snapshotSize (a memory
-// snapshot with the engine imported and its tariffs read, made at build time, and the size of its
-// memory in bytes), archiveURL (the simulator package as a zip, fetched only when Python boots
-// without the snapshot) and cached (true when the page noted that an earlier visit kept the wasm
-// and the snapshot in Cache Storage). The page may also put the config, as JSON, in the fragment
-// of this script's URL: the engine then starts as soon as the script runs (see the end).
+// `config` gives indexURL (the pinned Pyodide files), lockInfo (the `info` of its lock file),
+// snapshotURL and snapshotSize (a memory snapshot with the engine imported and its tariffs read,
+// made at build time, and the size of its memory in bytes), archiveURL (the simulator package as
+// a zip, fetched only when Python boots without the snapshot) and cached (true when the page noted
+// that an earlier visit kept the wasm and the snapshot in Cache Storage). The page may also put
+// the config, as JSON, in the fragment of this script's URL: the engine then starts as soon as
+// the script runs (see the end).
 // `sources` tells where the wasm and the snapshot were read from: "cache" (Cache Storage, kept
 // by an earlier visit), "network", or for the wasm "loader (reason)" when Pyodide compiled it.
 
@@ -273,6 +274,10 @@ async function start(config) {
     return module;
   };
   const options = { indexURL: config.indexURL, createPyodideModule, stdout: () => {}, stderr: () => {} };
+  // The engine loads no package: with the lock file's header and no package, loadPyodide neither
+  // fetches nor indexes the 119 KB pyodide-lock.json (its ABI check still runs), and any package
+  // URL would still be resolved next to the runtime, never on Pyodide's CDN.
+  if (config.lockInfo) Object.assign(options, { lockFileContents: { info: config.lockInfo, packages: {} }, packageBaseUrl: config.indexURL });
   const pyodide = await withCompiledWasm(wasmURL, wasm, async () => {
     if (snapshot) {
       try {
