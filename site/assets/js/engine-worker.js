@@ -236,9 +236,9 @@ async function start(config) {
     marks[name] = performance.now() - t0;
   };
   // Every download and the runtime's compile start now, side by side. Cache Storage is asked
-  // first only where an earlier visit kept the files: on a first visit, opening it would hold
-  // both downloads back by 70 to 150 ms, and it is opened only once the engine runs (the call
-  // alone takes about 10 ms of this thread while it is the one the start waits for).
+  // first only where an earlier visit kept the files. On a first visit it is opened only once the
+  // engine runs: asking it first would hold both downloads back by 70 to 150 ms, and opening it
+  // alone takes about 10 ms of this thread, the one the whole start waits for.
   const cache = config.cached ? openCache() : null;
   const lookup = cache ?? Promise.resolve(null);
   const wasmURL = `${config.indexURL}pyodide.asm.wasm`;
@@ -277,7 +277,10 @@ async function start(config) {
   // The engine loads no package: with the lock file's header and no package, loadPyodide neither
   // fetches nor indexes the 119 KB pyodide-lock.json (its ABI check still runs), and any package
   // URL would still be resolved next to the runtime, never on Pyodide's CDN.
-  if (config.lockInfo) Object.assign(options, { lockFileContents: { info: config.lockInfo, packages: {} }, packageBaseUrl: config.indexURL });
+  if (config.lockInfo) {
+    options.lockFileContents = { info: config.lockInfo, packages: {} };
+    options.packageBaseUrl = config.indexURL;
+  }
   const pyodide = await withCompiledWasm(wasmURL, wasm, async () => {
     if (snapshot) {
       try {
