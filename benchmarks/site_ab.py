@@ -9,7 +9,8 @@ Each ``LABEL=DIR`` is a built site (``mkdocs build -d DIR``). Cold: a new Chromi
 Warm: one persistent profile per build, loaded once, then one new tab per load. It prints, per
 build, the medians (and every run) of first premium painted, engine ready, the time from the
 worker's start to ready (the worker's own path, without the wait for the page's main thread) and
-the worker's marks on the page's clock. Standard library and Playwright only; measuring helpers from ``site.py``.
+the worker's marks on the page's clock. Standard library and Playwright only; measuring helpers
+from ``site.py``.
 """
 
 from __future__ import annotations
