@@ -5,7 +5,7 @@ Run from anywhere::
     .venv/bin/python benchmarks/site.py [--runs 5] [--changes 50] [--build] [--experiments]
 
 It builds the site if ``build/site`` is missing (or with ``--build``), serves it with
-``site/serve.py`` on 127.0.0.1 (gzip on) and measures, in a fresh browser per run (cold)
+``site/serve.py`` on 127.0.0.1 (zstd or gzip copies on) and measures, in a fresh browser per run (cold)
 and in a persistent profile loaded once before (warm):
 
 - a bare page whose module worker imports ``assets/pyodide/<version>-<hash>/pyodide.mjs`` and
@@ -202,7 +202,7 @@ if (params.get("mode") === "snapshot") {
   worker.onmessage = ({data}) => {
     if (data.result) localStorage.setItem(KEPT, engine);
     const marks = data.result ? Object.fromEntries(Object.entries(data.result.marks).map(([k, v]) => [k, data.result.start + v])) : {};
-    done(data.error ? {error: data.error} : {origin: data.result.origin, t0: data.result.start, t2: marks.runtime, t3: marks.engine, snapshot_fetched: marks.snapshot_bytes});
+    done(data.error ? {error: data.error} : {origin: data.result.origin, t0: data.result.start, t2: marks.runtime, t3: marks.engine, snapshot_fetched: marks.snapshot_bytes, start: data.result.start, marks: data.result.marks});
   };
   worker.postMessage({id: 0, op: "init", request: started});
 } else {
@@ -364,9 +364,11 @@ def served_file(root: Path, path: str) -> Path | None:
 
 
 def sent_size(file: Path) -> int:
-    """What serve.py sends to a client that accepts gzip: the ``.gz`` sibling if any."""
-    sibling = file.with_name(file.name + ".gz")
-    return (sibling if sibling.is_file() else file).stat().st_size
+    """What serve.py sends to Chromium (it accepts zstd and gzip): the ``.zst`` sibling, else the ``.gz``."""
+    for sibling in (file.with_name(file.name + suffix) for suffix in (".zst", ".gz")):
+        if sibling.is_file():
+            return sibling.stat().st_size
+    return file.stat().st_size
 
 
 def gz_size(file: Path) -> int:
@@ -1082,7 +1084,8 @@ def print_bytes(res: Results, root: Path) -> dict[str, dict[str, int]]:
     sim_t, base_t, warm_t = by_category(sim, root), by_category(base, root), by_category(warm, root)
     empty = {"files": 0, "wire": 0, "headers": 0, "raw": 0, "gz": 0}
     print(
-        "## bytes: one cold load each, gzip served; raw = the files' sizes, gz = their .gz siblings or gzip -9"
+        "## bytes: one cold load each, the engine's files served as zstd, the others gzip; raw = the files' sizes,\n"
+        "## gz = their .gz siblings or gzip -9 (what a host sends a browser without zstd)"
     )
     print(f"{'':<20}{'simulator page, cold':>46}    {'plain Pyodide, cold':>24}    {'sim. warm':>11}")
     print(
@@ -1302,7 +1305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(
             f"site: {os.path.relpath(SITE_DIR, REPO)} (engine {config['engine']}, Pyodide {config['pyodide']}), "
-            f"served by site/serve.py at {base} with gzip; bare page {base}{BENCH_DIR}/ (temporary); "
+            f"served by site/serve.py at {base} (zstd, gzip); bare page {base}{BENCH_DIR}/ (temporary); "
             f"{elapsed:.0f} s of measuring"
         )
         print(

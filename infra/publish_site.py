@@ -9,9 +9,12 @@ for the content-hashed folders and ``no-cache`` elsewhere. CloudFront cannot cho
 between ``FILE`` and ``FILE.gz`` as serve.py does, and compresses on the fly only files
 of 1 kB to 10 MB (the engine snapshot is about 30 MB), so when ``FILE.gz`` exists its
 bytes are uploaded under the key ``FILE`` with ``Content-Encoding: gzip`` (every browser
-accepts gzip) and the ``.gz`` keys themselves are not published. Unchanged objects (same
-SHA-256, kept in the object metadata) are skipped; pages go last, so a new page never
-points at an asset that is not there yet. Old objects are kept unless ``--delete``.
+accepts gzip) and the ``.gz`` keys themselves are not published. ``FILE.zst`` (every file
+of the engine's folders has one) keeps its own key, with ``Content-Encoding: zstd`` and the
+other headers of ``FILE``: the site's CloudFront function asks for it instead of ``FILE``
+when the browser accepts zstd. Unchanged objects (same SHA-256, kept in the object
+metadata) are skipped; pages go last, so a new page never points at an asset that is not
+there yet. Old objects are kept unless ``--delete``.
 With ``--stack``, ``api-config.json`` (the API's URL and the Cognito client, see
 :func:`site_config`) is published too.
 """
@@ -109,6 +112,11 @@ def plan_uploads(site_dir: str | Path = DEFAULT_SITE_DIR) -> list[Upload]:
     def uploads() -> Iterator[Upload]:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             relative = path.relative_to(root).as_posix()
+            if relative.endswith(".zst") and (path.parent / path.name[:-4]).is_file():
+                # its own key, served in FILE's stead to browsers that accept zstd
+                plain = f"/{relative[:-4]}"
+                yield Upload(relative, path, content_type(plain), serve.cache_control(plain), "zstd")
+                continue
             if relative.endswith(".gz"):
                 if (path.parent / path.name[:-3]).is_file():
                     continue  # published as the Content-Encoding of its sibling

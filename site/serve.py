@@ -3,10 +3,11 @@
     python site/serve.py [--port 8000] [--dir build/site]    # --port 0 picks a free port
 
 Prints one line ``SITE: http://127.0.0.1:PORT/`` when ready and stops cleanly on
-Ctrl-C or SIGTERM. Serves ``FILE.gz`` with ``Content-Encoding: gzip`` when it exists
-and the client accepts gzip; files under ``assets/pyodide/`` and ``assets/engine/``
-are cached for a year (their names change with their content), everything else is
-revalidated. Tests use :func:`start`, which runs the server in a background thread.
+Ctrl-C or SIGTERM. Serves ``FILE.zst`` with ``Content-Encoding: zstd`` when it exists
+and the client accepts zstd, else ``FILE.gz`` with ``Content-Encoding: gzip`` likewise;
+files under ``assets/pyodide/`` and ``assets/engine/`` are cached for a year (their
+names change with their content), everything else is revalidated. Tests use
+:func:`start`, which runs the server in a background thread.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-__all__ = ["DEFAULT_DIR", "Handler", "cache_control", "main", "make_server", "start"]
+__all__ = ["CODINGS", "DEFAULT_DIR", "Handler", "accepts", "cache_control", "main", "make_server", "start"]
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "build" / "site"
 HOST = "127.0.0.1"
@@ -48,14 +49,17 @@ MIME_TYPES = {
     ".xml": "application/xml",
     ".txt": "text/plain; charset=utf-8",
     ".gz": "application/gzip",
+    ".zst": "application/zstd",
 }
+# Precompressed siblings, best first: (suffix, Content-Encoding).
+CODINGS = ((".zst", "zstd"), (".gz", "gzip"))
 
 
-def _accepts_gzip(header: str | None) -> bool:
-    """Whether an ``Accept-Encoding`` header allows gzip (``gzip;q=0`` refuses it)."""
+def accepts(header: str | None, coding: str) -> bool:
+    """Whether an ``Accept-Encoding`` header allows ``coding`` (``gzip;q=0`` refuses gzip)."""
     for part in (header or "").split(","):
         name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
+        if name.strip().lower() in (coding, "*"):
             quality = params.strip().removeprefix("q=").strip()
             try:
                 return not quality or float(quality) > 0
@@ -89,21 +93,23 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_error(HTTPStatus.NOT_FOUND, "File not found")
 
     def send_head(self) -> Any:
-        """Prefer ``FILE.gz`` when it exists and the client accepts gzip."""
+        """Prefer ``FILE.zst``, then ``FILE.gz``, when it exists and the client accepts its coding."""
         path = self.translate_path(self.path)
         if os.path.isdir(path):
             if not self.path.split("?", 1)[0].endswith("/"):
                 return super().send_head()  # the base class redirects to the slash form
             path = os.path.join(path, "index.html")
-        gz = path + ".gz"
-        if not os.path.isfile(path) and not os.path.isfile(gz):
+        siblings = [(path + suffix, coding) for suffix, coding in CODINGS if os.path.isfile(path + suffix)]
+        if not os.path.isfile(path) and not siblings:
             return super().send_head()
-        if not (os.path.isfile(gz) and _accepts_gzip(self.headers.get("Accept-Encoding"))):
-            if not os.path.isfile(path):  # only the .gz exists and the client refuses gzip
-                self.send_error(HTTPStatus.NOT_ACCEPTABLE, "Only a gzip version exists")
-                return None
-            return self._send_file(path, path, encoding=None, vary=os.path.isfile(gz))
-        return self._send_file(gz, path, encoding="gzip", vary=True)
+        header = self.headers.get("Accept-Encoding")
+        for sibling, coding in siblings:
+            if accepts(header, coding):
+                return self._send_file(sibling, path, encoding=coding, vary=True)
+        if not os.path.isfile(path):  # only compressed versions exist and the client refuses them
+            self.send_error(HTTPStatus.NOT_ACCEPTABLE, "Only compressed versions exist")
+            return None
+        return self._send_file(path, path, encoding=None, vary=bool(siblings))
 
     def _send_file(self, real: str, logical: str, encoding: str | None, vary: bool) -> Any:
         try:
@@ -113,7 +119,7 @@ class Handler(SimpleHTTPRequestHandler):
             return None
         try:
             stat = os.fstat(handle.fileno())
-            tag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}{"-gz" if encoding else ""}"'
+            tag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}{f"-{encoding}" if encoding else ""}"'
             if self.headers.get("If-None-Match") == tag:
                 # The browser's copy is current (revalidation of a no-cache file): no body again.
                 handle.close()

@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -259,6 +260,7 @@ def test_template_gives_the_functions_the_contract_variables(template):
 THROWAWAY_APP = """
 import os
 import re
+import shutil
 
 import boto3
 import jwt
@@ -602,16 +604,23 @@ def test_publish_site_uploads_precompressed_files_with_their_headers(aws, tmp_pa
     (site / "prime" / "index.html.gz").write_bytes(gzip.compress(page.encode()))
     (site / "assets" / "engine" / "snapshot-1.bin").write_bytes(b"\0" * 5000)
     (site / "assets" / "engine" / "snapshot-1.bin.gz").write_bytes(gzip.compress(b"\0" * 5000))
+    zstd_copy = b"(zstd bytes: not decoded on the way)"
+    (site / "assets" / "engine" / "snapshot-1.bin.zst").write_bytes(zstd_copy)
     (site / "robots.txt").write_text("User-agent: *\n", encoding="utf-8")
 
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="site", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket="site", Key="old.html", Body=b"old")
     plan = publish_site.plan_uploads(site)
-    assert [u.key for u in plan] == ["assets/engine/snapshot-1.bin", "robots.txt", "prime/index.html"]
+    assert [u.key for u in plan] == [
+        "assets/engine/snapshot-1.bin",
+        "assets/engine/snapshot-1.bin.zst",
+        "robots.txt",
+        "prime/index.html",
+    ]
 
     counts = publish_site.publish_site("site", site, region=REGION)
-    assert counts == {"uploaded": 3, "unchanged": 0, "deleted": 0, "invalidated": 0}
+    assert counts == {"uploaded": 4, "unchanged": 0, "deleted": 0, "invalidated": 0}
     head = s3.head_object(Bucket="site", Key="prime/index.html")
     assert head["ContentEncoding"] == "gzip"
     assert head["ContentType"] == "text/html; charset=utf-8"
@@ -621,6 +630,11 @@ def test_publish_site_uploads_precompressed_files_with_their_headers(aws, tmp_pa
     snapshot = s3.head_object(Bucket="site", Key="assets/engine/snapshot-1.bin")
     assert snapshot["CacheControl"] == "public, max-age=31536000, immutable"
     assert snapshot["ContentEncoding"] == "gzip"
+    # The zstd copy keeps its own key (the CloudFront function asks for it) and FILE's headers.
+    zstd = s3.get_object(Bucket="site", Key="assets/engine/snapshot-1.bin.zst")
+    assert (zstd["ContentEncoding"], zstd["ContentType"]) == ("zstd", "application/octet-stream")
+    assert zstd["CacheControl"] == "public, max-age=31536000, immutable"
+    assert zstd["Body"].read() == zstd_copy
     robots = s3.head_object(Bucket="site", Key="robots.txt")
     assert "ContentEncoding" not in robots
     assert robots["ContentType"].startswith("text/plain")
@@ -653,12 +667,65 @@ def test_publish_site_uploads_precompressed_files_with_their_headers(aws, tmp_pa
     counts = publish_site.publish_site(
         "site", site, region=REGION, distribution_id=distribution, config=config, delete=True
     )
-    assert counts == {"uploaded": 2, "unchanged": 2, "deleted": 1, "invalidated": 1}
+    assert counts == {"uploaded": 2, "unchanged": 3, "deleted": 1, "invalidated": 1}
     published = json.loads(s3.get_object(Bucket="site", Key="api-config.json")["Body"].read())
     assert published["api_url"] == "https://api.example.com/api/"
     assert published["cognito_endpoint"] == f"https://cognito-idp.{REGION}.amazonaws.com/"
     invalidations = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
     assert invalidations["Quantity"] == 1
+
+
+def _viewer_requests(code: str, requests: list[dict]) -> list[dict]:
+    """Run a CloudFront viewer-request function's code in Node on each request; what it returns."""
+    if shutil.which("node") is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is needed to run the site's CloudFront function")
+        pytest.skip("node is not installed")
+    script = code + "\nconst requests = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+    script += "process.stdout.write(JSON.stringify(requests.map((request) => handler({request}))));\n"
+    done = subprocess.run(
+        ["node", "-e", script],
+        input=json.dumps(requests),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_site_function_serves_directories_and_zstd_copies_of_the_engines_files(template):
+    code = template["Resources"]["SiteDirectoryIndexFunction"]["Properties"]["FunctionCode"]
+    chromium = {"accept-encoding": {"value": "gzip, deflate, br, zstd"}}
+    cases = [
+        ({"uri": "/prime/", "headers": chromium}, "/prime/index.html"),
+        ({"uri": "/assets/engine/snapshot-1.bin", "headers": chromium}, "/assets/engine/snapshot-1.bin.zst"),
+        (
+            {"uri": "/assets/pyodide/314-a/pyodide.asm.wasm", "headers": chromium},
+            "/assets/pyodide/314-a/pyodide.asm.wasm.zst",
+        ),
+        # not accepted, refused, or not an engine file: FILE itself (gzip where it has a copy)
+        ({"uri": "/assets/engine/snapshot-1.bin", "headers": {}}, "/assets/engine/snapshot-1.bin"),
+        (
+            {"uri": "/assets/engine/x.js", "headers": {"accept-encoding": {"value": "gzip, zstd;q=0"}}},
+            "/assets/engine/x.js",
+        ),
+        (
+            {"uri": "/assets/engine/x.js", "headers": {"accept-encoding": {"value": "gzip, ZSTD;q=0.5"}}},
+            "/assets/engine/x.js.zst",
+        ),
+        (
+            {"uri": "/assets/engine/x.js", "headers": {"accept-encoding": {"value": "gzip, zstdx"}}},
+            "/assets/engine/x.js",
+        ),
+        ({"uri": "/assets/engine/x.js.zst", "headers": chromium}, "/assets/engine/x.js.zst"),
+        ({"uri": "/assets/js/simulator.js", "headers": chromium}, "/assets/js/simulator.js"),
+        ({"uri": "/assets/engineering/a.js", "headers": chromium}, "/assets/engineering/a.js"),
+    ]
+    results = _viewer_requests(code, [request for request, _ in cases])
+    assert [r.get("uri") for r in results] == [uri for _, uri in cases]
+    moved = _viewer_requests(code, [{"uri": "/prime", "headers": chromium}])[0]
+    assert (moved["statusCode"], moved["headers"]["location"]["value"]) == (301, "/prime/")
 
 
 # Calls that are not IAM actions of the same name.

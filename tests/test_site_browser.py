@@ -81,9 +81,16 @@ def test_first_paint_is_the_engine_result_before_pyodide(page, site_url):
 
 
 def test_engine_loads_from_the_snapshot(page, site_url):
+    codings: dict[str, str | None] = {}
+    page.on("response", lambda r: codings.__setitem__(r.url, r.headers.get("content-encoding")))
     open_simulator(page, site_url)
     info = page.evaluate("window.__sim.info")
     assert info["snapshot"] is True
+    # The runtime and the snapshot come as their zstd copies (Chromium accepts zstd).
+    assert {url.rsplit("/", 1)[1].split("-")[0]: codings.get(url) for url in big_files(page)} == {
+        "pyodide.asm.wasm": "zstd",
+        "snapshot": "zstd",
+    }
     # Restored from the snapshot, the engine needs nothing from the standard library's zip, nor
     # its own archive: the snapshot holds it imported.
     assert not [url for url in page.requests if url.endswith("python_stdlib.zip")]
