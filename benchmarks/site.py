@@ -189,6 +189,7 @@ const config = {
   indexURL: url(params.get("index")),
   archiveURL: url(params.get("archive")),
   snapshotURL: url(params.get("snapshot")),
+  leanWasmURL: url(params.get("lean")),
   lockInfo: params.get("lock") ? JSON.parse(params.get("lock")) : undefined,
 };
 let worker;
@@ -323,6 +324,7 @@ class Load:
 
 CATEGORIES = (
     "wasm",
+    "lean wasm",
     "stdlib",
     "snapshot",
     "asm.mjs",
@@ -339,6 +341,8 @@ def category(path: str) -> str:
     name = path.rsplit("/", 1)[-1]
     if name == "pyodide.asm.wasm":
         return "wasm"
+    if name.startswith("runtime-") and name.endswith(".wasm"):
+        return "lean wasm"
     if name == "python_stdlib.zip":
         return "stdlib"
     if name.startswith("snapshot-") and name.endswith(".bin"):
@@ -466,6 +470,7 @@ def bare_path(mode: str, config: dict[str, Any]) -> str:
     if mode == "snapshot":
         query.update(
             snapshot=config["snapshotURL"],
+            lean=config["leanWasmURL"],
             size=str(config["snapshotSize"]),
             engine=config["engine"],
             worker=config["worker"],

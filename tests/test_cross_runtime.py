@@ -37,6 +37,7 @@ RUNNER = REPO / "tests" / "pyodide_node" / "run.mjs"
 PYODIDE_DIR = REPO / "node_modules" / "pyodide"
 DATA_DIR = REPO / "tests" / "data"
 SNAPSHOT_TOOL = REPO / "site" / "tools" / "make_snapshot.mjs"
+COVERAGE_TOOL = REPO / "site" / "tools" / "wasm_coverage.mjs"
 # The requests, shared with the site's build (the lean runtime keeps what they call).
 CORPUS = load_module("engine_requests", REPO / "site" / "tools" / "engine_requests.py")
 NODE_TIMEOUT_S = 600
@@ -153,17 +154,50 @@ def snapshot_file(runtime: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return _snapshot(tmp_path_factory.mktemp("snapshot"), runtime)
 
 
-@pytest.fixture(scope="module", params=["booted", "snapshot"])
+def _lean_answers(
+    runtime: Path, snapshot: Path, site: Path, directory: Path, requests_file: Path
+) -> list[Any]:
+    """The answers of the site's lean runtime, restored from ``snapshot`` and called as the
+    worker calls it (site/tools/wasm_coverage.mjs): the full runtime's files, its wasm replaced."""
+    lean = directory / "lean"
+    shutil.copytree(runtime, lean)
+    published = list((site / "assets" / "engine").glob("runtime-*.wasm"))
+    assert len(published) == 1, published
+    shutil.copyfile(published[0], lean / "pyodide.asm.wasm")
+    out = directory / "answers.json"
+    proc = subprocess.run(
+        ["node", str(COVERAGE_TOOL), str(lean), str(snapshot), str(requests_file), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"wasm_coverage.mjs exited with {proc.returncode}:\n{proc.stderr[-6000:]}")
+    return json.loads(out.read_text("utf-8"))
+
+
+@pytest.fixture(scope="module", params=["booted", "snapshot", "lean"])
 def responses(
     request: pytest.FixtureRequest, runtime: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[Any, Any]]:
-    """CPython's and Pyodide's answers to every request, by request name."""
+    """CPython's and Pyodide's answers to every request, by request name: Pyodide booted, restored
+    from the snapshot, and restored on the site's lean runtime (which must answer every request
+    itself: a request that reaches a function it lacks dies there, answered {"fatal": ...})."""
     import simulator
 
     package_dir = Path(simulator.__file__).resolve().parent  # the very code CPython runs
     directory = tmp_path_factory.mktemp("cross_runtime")
     requests_file = directory / "requests.json"
     requests_file.write_text(json.dumps([text for _, text in REQUESTS], ensure_ascii=True), "ascii")
+    if request.param == "lean":
+        snapshot = request.getfixturevalue("snapshot_file")
+        site = request.getfixturevalue("site_build")
+        answers = _lean_answers(runtime, snapshot, site, directory, requests_file)
+        return {
+            name: (_cpython_response(text), _pyodide_answer(answer))
+            for (name, text), answer in zip(REQUESTS, answers, strict=True)
+        }
     # The runtime the site serves, booted or restored.
     extra = ["--pyodide-dir", str(runtime)]
     if request.param == "snapshot":

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -86,11 +88,13 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     open_simulator(page, site_url)
     info = page.evaluate("window.__sim.info")
     assert info["snapshot"] is True
-    # The runtime and the snapshot come as their zstd copies (Chromium accepts zstd).
+    # The lean runtime and the snapshot come as their zstd copies (Chromium accepts zstd); the
+    # full runtime is not fetched.
     assert {url.rsplit("/", 1)[1].split("-")[0]: codings.get(url) for url in big_files(page)} == {
-        "pyodide.asm.wasm": "zstd",
+        "runtime": "zstd",
         "snapshot": "zstd",
     }
+    assert (info["runtime"], info["fallback"]) == ("lean", None)
     # Restored from the snapshot, the engine needs nothing from the standard library's zip, nor
     # its own archive: the snapshot holds it imported.
     assert not [url for url in page.requests if url.endswith("python_stdlib.zip")]
@@ -113,7 +117,7 @@ CACHED = """caches.open('ac-engine').then(async cache => {
 # The worker's config, URLs made absolute as the page gives them to the worker.
 CONFIG = """(() => {
     const config = JSON.parse(document.getElementById("sim-boot").textContent).config;
-    for (const key of ["indexURL", "archiveURL", "snapshotURL"]) config[key] = new URL(config[key], document.baseURI).href;
+    for (const key of ["indexURL", "archiveURL", "snapshotURL", "leanWasmURL"]) config[key] = new URL(config[key], document.baseURI).href;
     return config;
 })()"""
 
@@ -130,7 +134,11 @@ def cached_when(page: Any, done: Any) -> list[str]:
 
 
 def big_files(page: Any) -> list[str]:
-    return sorted(u for u in page.requests if u.endswith("pyodide.asm.wasm") or "/snapshot-" in u)
+    return sorted(
+        u
+        for u in page.requests
+        if u.endswith("pyodide.asm.wasm") or "/snapshot-" in u or "/engine/runtime-" in u
+    )
 
 
 def archives(page: Any) -> list[str]:
@@ -145,7 +153,7 @@ def test_a_second_visit_starts_from_cache_storage(page, site_url):
     open_simulator(page, site_url)
     config = page.evaluate(CONFIG)
     assert page.evaluate("window.__sim.info.sources") == {"wasm": "network", "snapshot": "network"}
-    kept = sorted([config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"]])
+    kept = sorted([config["leanWasmURL"], config["snapshotURL"]])
     cached_when(page, lambda urls: urls == kept)
     assert page.evaluate(KEPT_NOTE) == config["engine"]  # the next visit looks in the cache first
     # An older engine's file is dropped on the way.
@@ -196,7 +204,7 @@ def test_the_cache_is_looked_in_only_where_the_page_noted_the_files_kept(page, s
     cache, from the network too; both times the engine starts and the files are kept again."""
     open_simulator(page, site_url)
     config = page.evaluate(CONFIG)
-    kept = sorted([config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"]])
+    kept = sorted([config["leanWasmURL"], config["snapshotURL"]])
     cached_when(page, lambda urls: urls == kept)
     for forget in ("localStorage.removeItem('ac-engine-kept')", "caches.delete('ac-engine')"):
         page.evaluate(forget)
@@ -211,6 +219,68 @@ def test_the_cache_is_looked_in_only_where_the_page_noted_the_files_kept(page, s
     page.fill("#f-profile-turnover", "640000")
     wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
     assert not page.errors
+
+
+def lean_runtime_reaching(page: Any, site: Path, texts: list[str] | None) -> None:
+    """Serve the page a lean runtime that keeps only what restoring the snapshot and answering
+    ``texts`` reach (no text: restoring only; None: not even that)."""
+    runtime = engine_assets.runtime_dir()
+    full = (runtime / "pyodide.asm.wasm").read_bytes()
+    keep: set[int] = set()
+    if texts is not None:
+        config = json.loads(
+            re.search(
+                r'id="sim-boot">(.*?)</script>', (site / "simulateur" / "index.html").read_text("utf-8")
+            ).group(1)
+        )["config"]
+        snapshot = engine_assets.CACHE_DIR / config["snapshotURL"].rsplit("/", 1)[1]
+        keep = engine_assets.reached_functions(runtime, snapshot, texts)
+    body = engine_assets.lean_wasm(full, keep)
+    page.route(
+        "**/assets/engine/runtime-*.wasm",
+        lambda route: route.fulfill(status=200, body=body, headers={"Content-Type": "application/wasm"}),
+    )
+
+
+def test_the_full_runtime_takes_over_when_the_lean_one_cannot_restore(page, site_url, site_build):
+    lean_runtime_reaching(page, site_build, None)
+    open_simulator(page, site_url)
+    info = page.evaluate("window.__sim.info")
+    assert (info["snapshot"], info["runtime"]) == (True, "full")
+    assert info["fallback"].startswith("start: ")
+    assert [u for u in page.requests if u.endswith("/pyodide.asm.wasm")]
+    page.fill("#f-profile-turnover", "640000")
+    wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
+
+
+def test_the_full_runtime_answers_a_request_the_lean_one_cannot(page, site_url, site_build):
+    """Restored on a lean runtime that reaches no request: the first one traps, and the full
+    runtime, restored from the same snapshot, answers it and every later one; both wasm files
+    stay kept."""
+    lean_runtime_reaching(page, site_build, [])
+    open_simulator(page, site_url)
+    assert page.evaluate("window.__sim.info.runtime") == "lean"
+    config = page.evaluate(CONFIG)
+    profile = dict(engine_assets.DEFAULT_PROFILE, turnover="640000")
+    page.fill("#f-profile-turnover", "640000")
+    wait_for_totals(page, expected_totals(profile))
+    assert [u for u in page.requests if u.endswith("/pyodide.asm.wasm")]
+    compare = cli({"op": "compare", "profile": profile, "options": {}})
+    for result in compare["formulas"]:
+        settled = cli(
+            {
+                "op": "settle",
+                "terms": result["terms"],
+                "invoices": [engine_assets.DEFAULT_INVOICE],
+                "paid_this_year": "0",
+            }
+        )
+        page.wait_for_function(
+            "([f, value]) => document.querySelector(`#sim-whatif tr[data-formula=${f}] [data-indemnity]`)?.dataset.indemnity === value",
+            arg=[result["formula"], settled["invoices"][0]["indemnity"]],
+        )
+    kept = sorted([config["leanWasmURL"], config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"]])
+    assert cached_when(page, lambda urls: urls == kept) == kept
 
 
 def test_changes_match_the_cli_exactly(page, site_url):

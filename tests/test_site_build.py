@@ -10,6 +10,7 @@ import hashlib
 import html
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -270,6 +271,75 @@ def test_every_engine_file_has_a_zstd_copy_a_browser_can_decode(built):
             assert zst < 0.9 * path.with_name(path.name + ".gz").stat().st_size, path.name
     # Nothing else gets one: the host sends zstd only for these folders.
     assert {p.parent for p in built.rglob("*.zst")} <= {p.parent for p in files}
+
+
+def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies(built):
+    config = json.loads(
+        re.search(
+            r'id="sim-boot">(.*?)</script>', (built / "simulateur" / "index.html").read_text("utf-8")
+        ).group(1)
+    )["config"]
+    lean = (built / "simulateur" / config["leanWasmURL"]).resolve().read_bytes()
+    full = (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().read_bytes()
+    assert len(lean) < 0.5 * len(full)
+    lean_sections, full_sections = engine_assets.wasm_sections(lean), engine_assets.wasm_sections(full)
+    assert [s[0] for s in lean_sections] == [s[0] for s in full_sections]
+    for (section, start, at, end), (_, f_start, f_at, f_end) in zip(
+        lean_sections, full_sections, strict=True
+    ):
+        if section != 10:  # types, imports, table, exports, data...: byte for byte
+            assert lean[start:end] == full[f_start:f_end], section
+            continue
+        kept = stubbed = 0
+        count, cursor = engine_assets._uleb(lean, at)
+        f_count, f_cursor = engine_assets._uleb(full, f_at)
+        assert count == f_count
+        for _ in range(count):
+            size, body = engine_assets._uleb(lean, cursor)
+            f_size, f_body = engine_assets._uleb(full, f_cursor)
+            if lean[cursor : body + size] == engine_assets.LEAN_STUB:
+                stubbed += 1
+            else:
+                assert lean[body : body + size] == full[f_body : f_body + f_size]
+                kept += 1
+            cursor, f_cursor = body + size, f_body + f_size
+        assert (cursor, f_cursor) == (end, f_end)
+        # The engine reaches about a thousand functions of sixteen thousand.
+        assert engine_assets.LEAN_MIN_FUNCTIONS <= kept < count // 4 < stubbed
+
+
+def test_lean_wasm_stubs_the_bodies_not_kept():
+    # One imported function (index 0), then two of type () -> i32 returning 7 and 8 (indices 1, 2).
+    types = b"\x01\x60\x00\x01\x7f"
+    imports = b"\x01\x01m\x01f\x00\x00"
+    functions = b"\x02\x00\x00"
+    exports = b"\x02\x01a\x00\x01\x01b\x00\x02"
+    code = b"\x02" + b"\x04\x00\x41\x07\x0b" + b"\x04\x00\x41\x08\x0b"
+
+    def section(number: int, payload: bytes) -> bytes:
+        return bytes([number, len(payload)]) + payload
+
+    module = b"\0asm\x01\0\0\0" + b"".join(
+        section(n, p) for n, p in ((1, types), (2, imports), (3, functions), (7, exports), (10, code))
+    )
+    assert engine_assets.imported_functions(module) == 1
+    lean = engine_assets.lean_wasm(module, {2})
+    lean_code = b"\x02" + engine_assets.LEAN_STUB + b"\x04\x00\x41\x08\x0b"
+    assert lean == module[: -len(code) - 2] + section(10, lean_code)
+    assert engine_assets.called_functions(
+        "Compiled function 0x5a1b#2 using Liftoff, took 0 ms\nCompiled WasmToJS wrapper x\n"
+        "Compiled function 0x5a1b#12 using TurboFan, took 1 ms\n"
+    ) == {2, 12}
+    if shutil.which("node") is None:
+        return
+    script = (
+        "const bytes = require('fs').readFileSync(0);"
+        "const {exports} = new WebAssembly.Instance(new WebAssembly.Module(bytes), {m: {f: () => 0}});"
+        "let first; try { first = exports.a(); } catch (error) { first = error.constructor.name + ': ' + error.message; }"
+        "console.log(JSON.stringify([first, exports.b()]));"
+    )
+    done = subprocess.run(["node", "-e", script], input=lean, capture_output=True, check=True, timeout=60)
+    assert json.loads(done.stdout) == ["RuntimeError: unreachable", 8]
 
 
 def test_initial_memory_is_the_data_segments():

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import io
 import json
+import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -110,6 +113,23 @@ FINALIZE_CALLS = (
 )
 
 
+# The whole runtime (1.2 MB of JavaScript) is one function, `_createPyodideModule`, which V8 only
+# pre-parses when the module is imported and compiles in full when it is called, on the worker's
+# thread, once the loader asks for it. Wrapped in parentheses it is compiled with the import, while
+# the wasm is still downloading. Measured with the lean runtime (below), whose compile no longer
+# hides that step: the worker's start to ready went from 656 to 608 ms (medians of 11 cold loads).
+FACTORY_EAGER = (
+    (
+        "async function _createPyodideModule(moduleArg={}){",
+        "var _createPyodideModule=(async function(moduleArg={}){",
+    ),
+    (
+        ";return moduleRtn}export default _createPyodideModule;",
+        ";return moduleRtn});export default _createPyodideModule;",
+    ),
+)
+
+
 def _replaced(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     """``text`` with the first part of each pair, found exactly once, replaced by the second."""
     for old, new in pairs:
@@ -141,6 +161,7 @@ RUNTIME_EDITS = (
         + ADD_FUNCTIONS_AT_ONCE,
     ),
     ("pyodide.asm.mjs", FINALIZE_SOURCE, _replaced(FINALIZE_SOURCE, FINALIZE_CALLS)),
+    *(("pyodide.asm.mjs", old, new) for old, new in FACTORY_EAGER),
 )
 # The published snapshot: "ACSP", the memory's size, the number of runs, the number of copies,
 # then an (offset, length) pair per run of bytes carried in the file, an (offset, address, length)
@@ -252,6 +273,122 @@ def initial_memory(wasm: bytes) -> bytes:
     for address, data in segments:
         memory[address : address + len(data)] = data
     return bytes(memory)
+
+
+# The lean runtime. Restored from the snapshot, the engine calls about 1,100 of the runtime's
+# 16,000 wasm functions; the other bodies (CPython's compiler, most of its C modules, SDL, ...)
+# are still downloaded, decoded and validated on every first visit. The lean copy of the wasm
+# keeps every function, type, import, export, table entry and data segment, so the snapshot's
+# memory and table fit it, but a function the requests of site/tools/engine_requests.py never
+# reach gets a body of one `unreachable` instruction: 4.4 instead of 9.6 MB (1.4 instead of 2.9 MB
+# with zstd). Which functions they reach, Node's V8 says (site/tools/wasm_coverage.mjs). Should a
+# visitor's request reach another one, the call traps, and the worker restores the snapshot on
+# the full runtime and answers the request from there: the engine keeps no state between requests.
+LEAN_STUB = b"\x03\x00\x00\x0b"  # a body of 3 bytes: no locals, `unreachable`, `end`
+COMPILED_LINE = re.compile(r"^Compiled function 0x[0-9a-f]+#(\d+) ", re.MULTILINE)
+# Far fewer means that Node's V8 no longer prints the lines this build reads.
+LEAN_MIN_FUNCTIONS = 500
+
+
+def wasm_sections(wasm: bytes) -> list[tuple[int, int, int, int]]:
+    """(id, start, start of the payload, end) of each section of a wasm module."""
+    if wasm[:8] != b"\0asm\x01\0\0\0":
+        raise ValueError("not a wasm module (version 1)")
+    found, at = [], 8
+    while at < len(wasm):
+        size, payload = _uleb(wasm, at + 1)
+        found.append((wasm[at], at, payload, payload + size))
+        at = payload + size
+    if at != len(wasm):
+        raise ValueError("a section runs past the end of the module")
+    return found
+
+
+def imported_functions(wasm: bytes) -> int:
+    """How many functions a module imports: the first indices of its function index space."""
+    for section, _, at, _ in wasm_sections(wasm):
+        if section != 2:
+            continue
+        count, at = _uleb(wasm, at)
+        functions = 0
+        for _ in range(count):
+            for _name in range(2):  # module and field names
+                length, at = _uleb(wasm, at)
+                at += length
+            kind, at = wasm[at], at + 1
+            if kind == 0:  # function: its type index
+                functions += 1
+                _, at = _uleb(wasm, at)
+            elif kind in (1, 2):  # table (element type, then limits) or memory (limits)
+                at += kind == 1
+                flags, at = _uleb(wasm, at)
+                _, at = _uleb(wasm, at)
+                if flags & 1:
+                    _, at = _uleb(wasm, at)
+            elif kind == 3:  # global: value type, mutability
+                at += 2
+            elif kind == 4:  # tag: attribute, type index
+                _, at = _uleb(wasm, at + 1)
+            else:
+                raise ValueError(f"import kind {kind} is not handled")
+        return functions
+    return 0
+
+
+def lean_wasm(wasm: bytes, keep: set[int]) -> bytes:
+    """``wasm`` with each function body whose index (imports first) is not in ``keep`` made
+    `unreachable`; everything else byte for byte."""
+    first = imported_functions(wasm)
+    out = bytearray(wasm[:8])
+    for section, start, at, end in wasm_sections(wasm):
+        if section != 10:
+            out += wasm[start:end]
+            continue
+        count, cursor = _uleb(wasm, at)
+        bodies = bytearray(_leb(count))
+        for index in range(first, first + count):
+            size, start = _uleb(wasm, cursor)
+            bodies += wasm[cursor : start + size] if index in keep else LEAN_STUB
+            cursor = start + size
+        out += bytes([10]) + _leb(len(bodies)) + bodies
+    return bytes(out)
+
+
+def _leb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | 0x80 if value else low)
+        if not value:
+            return bytes(out)
+
+
+def called_functions(trace: str) -> set[int]:
+    """The function indices in the lines V8 prints under ``--trace-wasm-compilation-times``."""
+    return {int(index) for index in COMPILED_LINE.findall(trace)}
+
+
+def coverage_requests() -> list[str]:
+    """The request texts whose wasm functions the lean runtime keeps: the cross-runtime test's
+    corpus on the page's default profile, and the page's own first requests."""
+    spec = importlib.util.spec_from_file_location("engine_requests", TOOLS / "engine_requests.py")
+    assert spec is not None
+    assert spec.loader is not None
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    texts = [text for _, text in corpus.build_requests(DEFAULT_PROFILE)]
+    page = default_simulation()
+    texts += [corpus.request_text(page["requests"][op]) for op in ("compare", "portfolio")]
+    for result in page["results"]["compare"]["formulas"]:
+        if result["available"]:
+            settle = {
+                "op": "settle",
+                "terms": result["terms"],
+                "invoices": [DEFAULT_INVOICE],
+                "paid_this_year": "0",
+            }
+            texts.append(corpus.request_text(settle))
+    return texts
 
 
 def _image_base(snapshot: bytes, image: bytes) -> int | None:
@@ -388,6 +525,14 @@ class _Build:
         # returning visitor's worker starts without asking the server whether it changed.
         self.worker = WORKER_SOURCE.read_bytes()
         self.worker_name = f"engine-worker-{hashlib.sha256(self.worker).hexdigest()[:16]}.js"
+        self._lean_name: str | None = None
+
+    def lean_name(self) -> str:
+        """The lean runtime's published name, after its content (made on first use)."""
+        if self._lean_name is None:
+            digest = hashlib.sha256(_lean_runtime().read_bytes()).hexdigest()[:16]
+            self._lean_name = f"runtime-{digest}.wasm"
+        return self._lean_name
 
     def config(self, base_url: str) -> dict[str, Any]:
         """What the worker needs to start, URLs relative to the page's base.
@@ -399,6 +544,7 @@ class _Build:
             "archiveURL": f"{base_url}/assets/engine/{self.archive_name}",
             "snapshotURL": f"{base_url}/assets/engine/{self.snapshot_name}",
             "snapshotSize": _snapshot().stat().st_size,
+            "leanWasmURL": f"{base_url}/assets/engine/{self.lean_name()}",
             "engine": self.hash,
             "pyodide": self.pyodide_version,
             "lockInfo": self.lock_info,
@@ -515,6 +661,52 @@ def _snapshot() -> Path:
     return cached
 
 
+def reached_functions(runtime: Path, snapshot: Path, texts: list[str]) -> set[int]:
+    """The wasm functions of ``runtime`` (a folder of Pyodide's files) that restoring ``snapshot``
+    and answering ``texts`` call, as the site's worker does (site/tools/wasm_coverage.mjs)."""
+    with tempfile.TemporaryDirectory(prefix="wasm-coverage-") as folder:
+        requests = Path(folder) / "requests.json"
+        requests.write_text(json.dumps(texts), "utf-8")
+        done = subprocess.run(
+            [
+                *("node", "--trace-wasm-compilation-times", "--wasm-lazy-compilation"),
+                *(str(TOOLS / "wasm_coverage.mjs"), str(runtime), str(snapshot), str(requests)),
+                str(Path(folder) / "answers.json"),
+            ],
+            capture_output=True,
+            check=False,
+            timeout=600,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"wasm coverage failed: {done.stderr.decode(errors='replace')[-2000:]}")
+    return called_functions(done.stdout.decode("utf-8", errors="replace"))
+
+
+def _lean_runtime() -> Path:
+    """The lean runtime's wasm for this runtime, snapshot and request corpus (see LEAN_STUB), made
+    once and kept in build/cache."""
+    assert _build is not None
+    snapshot = _snapshot()
+    texts = coverage_requests()
+    tool = TOOLS / "wasm_coverage.mjs"
+    digest = hashlib.sha256()
+    for part in (_build.runtime.name, snapshot.name, tool.read_text("utf-8"), *texts):
+        digest.update(part.encode("utf-8") + b"\0")
+    cached = CACHE_DIR / f"lean-{digest.hexdigest()[:16]}.wasm"
+    if cached.exists():
+        return cached
+    keep = reached_functions(_build.runtime, snapshot, texts)
+    if len(keep) < LEAN_MIN_FUNCTIONS:
+        raise RuntimeError(
+            f"wasm coverage: V8 reported {len(keep)} compiled functions, fewer than {LEAN_MIN_FUNCTIONS}:"
+            " does this Node still print `Compiled function ...#N` under --trace-wasm-compilation-times?"
+        )
+    partial = cached.with_suffix(".part")
+    partial.write_bytes(lean_wasm((_build.runtime / "pyodide.asm.wasm").read_bytes(), keep))
+    partial.replace(cached)
+    return cached
+
+
 def _keep_only(patterns: tuple[str, ...], names: set[str]) -> None:
     """Remove the files of build/cache that match one of ``patterns``, but those in ``names``."""
     for pattern in patterns:
@@ -561,6 +753,7 @@ def on_post_build(config: Any) -> None:
     image = initial_memory((_build.runtime / "pyodide.asm.wasm").read_bytes())
     (engine / _build.snapshot_name).write_bytes(sparse(_snapshot().read_bytes(), image))
     (engine / _build.worker_name).write_bytes(_build.worker)
+    (engine / _build.lean_name()).write_bytes(_lean_runtime().read_bytes())
     # Published only under its hashed name: the copy that came with site/assets is never loaded.
     (site / "assets" / "js" / WORKER_SOURCE.name).unlink(missing_ok=True)
     files = [path for path in sorted(site.rglob("*")) if path.is_file()]
@@ -578,5 +771,6 @@ def on_post_build(config: Any) -> None:
     # What older builds left goes: each engine change made a 31 MB snapshot, and each changed file
     # compressed copies (an older snapshot's are 3 and 4 MB).
     _keep_only(
-        ("snapshot-*", "simulator-*.zip", "gz-*", "zst-*"), {_build.snapshot_name, _build.archive_name, *used}
+        ("snapshot-*", "simulator-*.zip", "gz-*", "zst-*", "lean-*"),
+        {_build.snapshot_name, _build.archive_name, _lean_runtime().name, *used},
     )

@@ -4,13 +4,17 @@
 //   {id, op: "compare"|"quote"|..., request}    -> {id, result: engine response} or {id, error}
 // `config` gives indexURL (the pinned Pyodide files), lockInfo (the `info` of its lock file),
 // snapshotURL and snapshotSize (a memory snapshot with the engine imported and its tariffs read,
-// made at build time, and the size of its memory in bytes), archiveURL (the simulator package as
-// a zip, fetched only when Python boots without the snapshot) and cached (true when the page noted
-// that an earlier visit kept the wasm and the snapshot in Cache Storage). The page may also put
-// the config, as JSON, in the fragment of this script's URL: the engine then starts as soon as
-// the script runs (see the end).
+// made at build time, and the size of its memory in bytes), leanWasmURL (the lean runtime: the
+// wasm with only the functions the engine's requests reach, see site/hooks/engine_assets.py),
+// archiveURL (the simulator package as a zip, fetched only when Python boots without the
+// snapshot) and cached (true when the page noted that an earlier visit kept the wasm and the
+// snapshot in Cache Storage). The page may also put the config, as JSON, in the fragment of this
+// script's URL: the engine then starts as soon as the script runs (see the end).
 // `sources` tells where the wasm and the snapshot were read from: "cache" (Cache Storage, kept
 // by an earlier visit), "network", or for the wasm "loader (reason)" when Pyodide compiled it.
+// `runtime` is "lean" or "full"; `fallback` says why the full runtime took over, or is null.
+// A request the lean runtime cannot answer (it reaches a function it lacks: the call traps) is
+// answered by the full runtime, restored from the same snapshot; it then answers every request.
 
 const ENGINE_DIR = "/home/pyodide/engine";
 const CACHE_NAME = "ac-engine";
@@ -148,10 +152,13 @@ function sparseWriter(memory) {
 }
 
 /**
- * The snapshot's memory, filled as its bytes arrive. Pyodide gets the buffer at once, so it
+ * The snapshot's memory, filled once its bytes are in. Pyodide gets the buffer at once, so it
  * compiles the runtime meanwhile (it would otherwise wait for the whole file); `complete`
- * settles when every byte is in. `toKeep()` gives the file to store in Cache Storage (null
- * when it came from there).
+ * settles when every byte is in. The body is collected as a Blob, which Chromium fills outside
+ * this thread: read chunk by chunk here, the download waited for this thread, busy with the
+ * runtime's start, and ended after the runtime was ready for it (740 instead of 784 ms from
+ * navigation, before the runtime instead of after; medians of 11 cold loads, lean runtime). `toKeep()` gives the file to store in Cache Storage (null when
+ * it came from there).
  */
 function snapshotReader(lookup, url, size) {
   const bytes = new Uint8Array(size);
@@ -162,16 +169,10 @@ function snapshotReader(lookup, url, size) {
   state.complete = (async () => {
     const { response, cached } = await state.responded;
     state.cached = cached;
-    const chunks = [];
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      writer.write(value);
-      if (!cached) chunks.push(value);
-    }
+    const blob = await response.blob();
+    writer.write(new Uint8Array(await blob.arrayBuffer()));
     if (!writer.complete()) throw new Error("snapshot shorter than its runs");
-    if (!cached) state.toKeep = () => new Response(new Blob(chunks), { headers: { "Content-Type": "application/octet-stream" } });
+    if (!cached) state.toKeep = () => new Response(blob, { headers: { "Content-Type": "application/octet-stream" } });
   })();
   // A failed download is handled where `complete` is awaited; the copies then wait no more.
   state.complete.catch((error) => writer.fail(error));
@@ -241,11 +242,16 @@ async function start(config) {
   // alone takes about 10 ms of this thread, the one the whole start waits for.
   const cache = config.cached ? openCache() : null;
   const lookup = cache ?? Promise.resolve(null);
-  const wasmURL = `${config.indexURL}pyodide.asm.wasm`;
+  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize) : null;
+  // The loader fetches the full wasm under this name; withCompiledWasm gives it ours instead.
+  const fullURL = `${config.indexURL}pyodide.asm.wasm`;
+  const leanURL = snapshot && config.leanWasmURL ? config.leanWasmURL : null;
+  const wasmURL = leanURL ?? fullURL;
   const wasm = wasmCompiler(lookup, wasmURL);
+  let fullWasm = leanURL ? null : wasm;
+  const full = () => (fullWasm ??= wasmCompiler(lookup, fullURL));
   wasm.responded.then(() => mark("wasm_response"), () => {});
   wasm.module.then(() => mark("wasm_compiled"), () => {});
-  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize) : null;
   snapshot?.responded.then(() => mark("snapshot_response"), () => {});
   snapshot?.complete.then(() => mark("snapshot_bytes"));
   // The snapshot holds the engine: its archive is only fetched to boot without one.
@@ -260,15 +266,38 @@ async function start(config) {
   const createPyodideModule = async (settings) => {
     mark("module");
     const instantiate = settings.instantiateWasm;
+    // An error in the runtime's first steps (the lean runtime lacking a function they call) is
+    // thrown in callbacks (the one below, the loader's), where the loader would wait for ever: it
+    // fails the runtime's creation instead.
+    let failed;
+    const failure = new Promise((_, reject) => {
+      failed = reject;
+    });
+    const uncaught = (event) => {
+      event.preventDefault();
+      failed(event.error ?? event.reason ?? new Error(event.message));
+    };
+    self.addEventListener("error", uncaught);
+    self.addEventListener("unhandledrejection", uncaught);
     settings.instantiateWasm = (imports, done) =>
       instantiate(imports, async (instance, module) => {
         mark("wasm");
         // The snapshot's static data comes from the fresh instance, before its code changes it. A
         // snapshot that failed reports it below, where its bytes are awaited.
         await restoring?.copyFrom(instance).catch(() => {});
-        done(instance, module);
+        try {
+          done(instance, module);
+        } catch (error) {
+          failed(error);
+        }
       });
-    const module = await (await asm).default(settings);
+    let module;
+    try {
+      module = await Promise.race([(await asm).default(settings), failure]);
+    } finally {
+      self.removeEventListener("error", uncaught);
+      self.removeEventListener("unhandledrejection", uncaught);
+    }
     mark("created");
     await restoring?.complete;
     return module;
@@ -281,19 +310,33 @@ async function start(config) {
     options.lockFileContents = { info: config.lockInfo, packages: {} };
     options.packageBaseUrl = config.indexURL;
   }
-  const pyodide = await withCompiledWasm(wasmURL, wasm, async () => {
-    if (snapshot) {
+  const restore = async (compiled) => {
+    restoring = snapshot;
+    try {
+      return await withCompiledWasm(fullURL, compiled, () => loadPyodide({ ...options, _loadSnapshot: snapshot.bytes, stdLibURL: EMPTY_ZIP }));
+    } finally {
+      restoring = null;
+    }
+  };
+  let pyodide = null;
+  let fallback = config.fallback ?? null;
+  if (snapshot) {
+    try {
+      pyodide = { runtime: await restore(wasm), fromSnapshot: true, lean: Boolean(leanURL) };
+    } catch (error) {
+      console.warn(`snapshot not restored on the ${leanURL ? "lean" : "full"} runtime:`, error);
+      if (leanURL) fallback = `start: ${String(error?.message ?? error).split("\n", 1)[0]}`;
+    }
+    if (!pyodide && leanURL) {
       try {
-        restoring = snapshot;
-        return { runtime: await loadPyodide({ ...options, _loadSnapshot: snapshot.bytes, stdLibURL: EMPTY_ZIP }), fromSnapshot: true };
+        pyodide = { runtime: await restore(full()), fromSnapshot: true, lean: false };
       } catch (error) {
-        // A missing or stale snapshot costs speed, never the engine: boot Python the usual way.
-        console.warn("snapshot not used:", error);
-        restoring = null;
+        console.warn("snapshot not restored on the full runtime:", error);
       }
     }
-    return { runtime: await loadPyodide(options), fromSnapshot: false };
-  });
+  }
+  // A missing or stale snapshot costs speed, never the engine: boot Python the usual way.
+  pyodide ??= { runtime: await withCompiledWasm(fullURL, full(), () => loadPyodide(options)), fromSnapshot: false, lean: false };
   const t1 = performance.now();
   mark("runtime");
   if (!pyodide.fromSnapshot) {
@@ -312,14 +355,22 @@ async function start(config) {
   // A copy that failed (a cut or stale file) is dropped: the next visit fetches it again.
   // Kept in a later task: the snapshot's copy joins 11 MB, which the page need not wait for.
   const files = {};
-  if (!wasm.failed) files[wasmURL] = () => wasm.toKeep();
+  for (const [url, compiler] of [[wasmURL, wasm], [fullURL, fullWasm]]) {
+    if (compiler && !compiler.failed && (compiler === wasm || !pyodide.lean)) files[url] = () => compiler.toKeep();
+  }
+  // The lean wasm stays kept when the full runtime took over for a request (see onmessage).
+  if (config.keepLean) files[config.keepLean] = () => null;
   if (pyodide.fromSnapshot) files[config.snapshotURL] = () => snapshot.toKeep();
   setTimeout(async () => keepOnly(await (cache ?? openCache()), files), 0);
   return {
     handleJson,
     simulator,
+    config,
+    lean: pyodide.lean,
     info: {
       snapshot: pyodide.fromSnapshot,
+      runtime: pyodide.lean ? "lean" : "full",
+      fallback,
       sources: {
         wasm: wasm.failed ? `loader (${wasm.failed})` : wasm.cached ? "cache" : "network",
         snapshot: pyodide.fromSnapshot ? (snapshot.cached ? "cache" : "network") : null,
@@ -341,9 +392,25 @@ self.onmessage = async (event) => {
       return;
     }
     if (!engine) throw new Error("engine not started: send init first");
-    const { handleJson } = await engine;
-    const text = handleJson(JSON.stringify({ ...request, op }));
-    self.postMessage({ id, result: JSON.parse(text) });
+    const text = JSON.stringify({ ...request, op });
+    const current = engine;
+    const running = await current;
+    let answer;
+    try {
+      answer = running.handleJson(text);
+    } catch (error) {
+      // handle_json answers every request, bad ones included: on the lean runtime an error here
+      // is a function it lacks, which leaves the runtime unusable. The full one takes over.
+      if (!running.lean) throw error;
+      if (engine === current) {
+        console.warn("the lean runtime could not answer; the full runtime takes over:", error);
+        const { config } = running;
+        const reason = `request: ${String(error?.message ?? error).split("\n", 1)[0]}`;
+        engine = start({ ...config, leanWasmURL: null, fallback: reason, keepLean: config.leanWasmURL });
+      }
+      answer = (await engine).handleJson(text);
+    }
+    self.postMessage({ id, result: JSON.parse(answer) });
   } catch (error) {
     self.postMessage({ id, error: String(error?.message ?? error) });
   }
