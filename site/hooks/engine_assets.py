@@ -117,7 +117,8 @@ FINALIZE_CALLS = (
 # pre-parses when the module is imported and compiles in full when it is called, on the worker's
 # thread, once the loader asks for it. Wrapped in parentheses it is compiled with the import, while
 # the wasm is still downloading. Measured with the lean runtime (below), whose compile no longer
-# hides that step: the worker's start to ready went from 656 to 608 ms (medians of 11 cold loads).
+# hides that step: the worker's start to ready went from 656 to 608 ms (one A/B run, medians of 11
+# interleaved cold loads).
 FACTORY_EAGER = (
     (
         "async function _createPyodideModule(moduleArg={}){",

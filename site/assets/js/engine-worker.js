@@ -157,8 +157,8 @@ function sparseWriter(memory) {
  * settles when every byte is in. The body is collected as a Blob, which Chromium fills outside
  * this thread: read chunk by chunk here, the download waited for this thread, busy with the
  * runtime's start, and ended after the runtime was ready for it (740 instead of 784 ms from
- * navigation, before the runtime instead of after; medians of 11 cold loads, lean runtime). `toKeep()` gives the file to store in Cache Storage (null when
- * it came from there).
+ * navigation, before the runtime instead of after; medians of 11 cold loads, lean runtime).
+ * `toKeep()` gives the file to store in Cache Storage (null when it came from there).
  */
 function snapshotReader(lookup, url, size) {
   const bytes = new Uint8Array(size);
