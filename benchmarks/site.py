@@ -1023,9 +1023,11 @@ def print_breakdown(res: Results) -> None:
         ("first premium painted (Element Timing)", lambda x: x.premium_ms),
         ("engine worker created by the page (simulator.js runs)", lambda x: x.worker_created_ms),
         ("snapshot request starts", lambda x: first_request(x, "snapshot")),
-        ("wasm request starts", lambda x: first_request(x, "wasm")),
+        ("lean wasm request starts", lambda x: first_request(x, "lean wasm")),
+        ("full wasm request starts (only without the lean one)", lambda x: first_request(x, "wasm")),
         ("snapshot received", lambda x: last_end(x, "snapshot")),
-        ("wasm received", lambda x: last_end(x, "wasm")),
+        ("lean wasm received", lambda x: last_end(x, "lean wasm")),
+        ("full wasm received", lambda x: last_end(x, "wasm")),
         ("stdlib received", lambda x: last_end(x, "stdlib")),
         (
             "worker: fetch + import pyodide.mjs + loadPyodide [duration]",
