@@ -304,7 +304,7 @@ def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies(built):
                 kept += 1
             cursor, f_cursor = body + size, f_body + f_size
         assert (cursor, f_cursor) == (end, f_end)
-        # The engine reaches about a thousand functions of sixteen thousand.
+        # The engine reaches about a thousand functions of seventeen thousand.
         assert engine_assets.LEAN_MIN_FUNCTIONS <= kept < count // 4 < stubbed
 
 
