@@ -253,6 +253,16 @@ def test_the_full_runtime_takes_over_when_the_lean_one_cannot_restore(page, site
     wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
 
 
+def test_a_lean_runtime_that_cannot_be_fetched_costs_the_full_one(page, site_url):
+    page.route("**/assets/engine/runtime-*.wasm", lambda route: route.abort())
+    open_simulator(page, site_url)
+    info = page.evaluate("window.__sim.info")
+    assert (info["snapshot"], info["runtime"]) == (True, "full")
+    assert info["sources"]["wasm"].startswith("loader (")
+    page.fill("#f-profile-turnover", "640000")
+    wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
+
+
 def test_the_full_runtime_answers_a_request_the_lean_one_cannot(page, site_url, site_build):
     """Restored on a lean runtime that reaches no request: the first one traps, and the full
     runtime, restored from the same snapshot, answers it and every later one; both wasm files

@@ -322,7 +322,8 @@ async function start(config) {
   let fallback = config.fallback ?? null;
   if (snapshot) {
     try {
-      pyodide = { runtime: await restore(wasm), fromSnapshot: true, lean: Boolean(leanURL) };
+      // A lean wasm that could not be fetched or compiled is replaced by the full one (see withCompiledWasm).
+      pyodide = { runtime: await restore(wasm), fromSnapshot: true, lean: Boolean(leanURL) && !wasm.failed };
     } catch (error) {
       console.warn(`snapshot not restored on the ${leanURL ? "lean" : "full"} runtime:`, error);
       if (leanURL) fallback = `start: ${String(error?.message ?? error).split("\n", 1)[0]}`;
