@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import random
 import re
 import shutil
 import struct
@@ -276,12 +277,12 @@ def initial_memory(wasm: bytes) -> bytes:
     return bytes(memory)
 
 
-# The lean runtime. Restored from the snapshot, the engine calls about 1,100 of the runtime's
+# The lean runtime. Restored from the snapshot, the engine calls about 1,120 of the runtime's
 # 17,000 wasm functions; the other bodies (CPython's compiler, most of its C modules, SDL, ...)
 # would otherwise be downloaded, decoded and validated on every first visit. The lean copy of the wasm
 # keeps every function, type, import, export, table entry and data segment, so the snapshot's
-# memory and table fit it, but a function the requests of site/tools/engine_requests.py never
-# reach gets a body of one `unreachable` instruction: 4.4 instead of 9.6 MB (1.5 instead of 2.9 MB
+# memory and table fit it, but a function the requests of coverage_requests() never reach gets a
+# body of one `unreachable` instruction: 4.4 instead of 9.6 MB (1.5 instead of 2.9 MB
 # with zstd). Which functions they reach, Node's V8 says (site/tools/wasm_coverage.mjs). Should a
 # visitor's request reach another one, the call traps, and the worker restores the snapshot on
 # the full runtime and answers the request from there: the engine keeps no state between requests.
@@ -369,9 +370,74 @@ def called_functions(trace: str) -> set[int]:
     return {int(index) for index in COMPILED_LINE.findall(trace)}
 
 
+def _varied_requests(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` seeded compare, settle and portfolio requests over the tariff's sectors, with
+    sizes, clients and dates a visitor could enter, so the lean runtime keeps what they reach."""
+    rng = random.Random(seed)
+    sectors = sorted(simulator.load_tariff().data["sectors"])
+    requests: list[dict[str, Any]] = []
+    for _ in range(count):
+        buyers = [
+            {"name": f"Client {chr(65 + j)}", "share": f"{rng.uniform(0.01, 0.12):.2f}"}
+            | ({"grade": rng.randint(1, 10)} if rng.random() < 0.5 else {})
+            for j in range(rng.randint(0, 6))
+        ]
+        profile = {
+            "turnover": str(
+                rng.choice((30_000, 150_000, 850_000, 4_000_000, 9_000_000)) + rng.randint(0, 999)
+            ),
+            "b2b_share": f"{rng.uniform(0.75, 1):.2f}",
+            "sector": rng.choice(sectors),
+            "export": {"eu": f"{rng.uniform(0, 0.3):.2f}", "world": f"{rng.uniform(0, 0.2):.2f}"},
+            "buyers_count": rng.randint(len(buyers) + 1, 400),
+            "top_buyers": buyers,
+            "payment_terms_days": rng.choice((0, 30, 45, 60, 90, 120)),
+            "past_losses": str(rng.choice((0, 2500, 60_000))),
+            "company_age_years": str(rng.choice((0, 1, 3, 12, 40))),
+            "public_share": f"{rng.uniform(0, 0.2):.2f}",
+        }
+        requests.append({"op": "compare", "profile": profile, "options": {}})
+        compared = simulator.handle(requests[-1])
+        if not compared["ok"]:
+            continue
+        for result in compared["result"]["formulas"]:
+            if not result["available"]:
+                continue
+            day = rng.randint(1, 28)
+            invoice = {
+                **DEFAULT_INVOICE,
+                "amount": f"{rng.uniform(100, 250_000):.2f}",
+                "invoice_date": f"2026-0{rng.randint(1, 2)}-{day:02d}",
+                "vat_included": rng.random() < 0.5,
+                "extension_days": rng.choice((0, 0, 30, 90)),
+                "event": rng.choice(
+                    ({"type": "insolvency", "date": "2026-06-10"}, {"type": "protracted_default"})
+                ),
+                "declared_on": rng.choice(("2026-06-20", "2026-12-30")),
+            }
+            requests.append(
+                {"op": "settle", "terms": result["terms"], "invoices": [invoice], "paid_this_year": "0"}
+            )
+        requests.append(
+            {
+                "op": "portfolio",
+                "profile": profile,
+                "options": {},
+                "cash_cushion": str(rng.randint(0, rng.choice((20_000, 200_000, 2_000_000)))),
+            }
+        )
+    return requests
+
+
 def coverage_requests() -> list[str]:
     """The request texts whose wasm functions the lean runtime keeps: the cross-runtime test's
-    corpus on the page's default profile, and the page's own first requests."""
+    corpus on the page's default profile, the page's own first requests, varied ones, then a
+    long visit: a request whose parsing grows the heap, and all of them again.
+
+    Which functions a request reaches can depend on what ran before it (the collector, a table
+    growing): a few seeds of varied requests still reach one function these miss, answered by
+    the full runtime if a visitor's session reaches it.
+    """
     spec = importlib.util.spec_from_file_location("engine_requests", TOOLS / "engine_requests.py")
     assert spec is not None
     assert spec.loader is not None
@@ -389,7 +455,14 @@ def coverage_requests() -> list[str]:
                 "paid_this_year": "0",
             }
             texts.append(corpus.request_text(settle))
-    return texts
+    texts += [corpus.request_text(request) for request in _varied_requests(300, seed=20261127)]
+    # A long visit: the heap grows (a client's name of 8 MB is parsed, then refused), and the
+    # whole corpus again, so the collector's rarer paths and new arenas are reached too.
+    huge = {
+        "op": "compare",
+        "profile": {**DEFAULT_PROFILE, "top_buyers": [{"name": "x" * (8 << 20), "share": "0.1"}]},
+    }
+    return [*texts, corpus.request_text(huge), *texts]
 
 
 def _image_base(snapshot: bytes, image: bytes) -> int | None:

@@ -36,9 +36,12 @@ async function restore() {
     stdout: () => {},
     stderr: () => {},
   });
+  collect = () => pyodide.pyimport("gc").collect();
   return pyodide.pyimport("simulator").handle_json;
 }
 
+// A full collection at the end, as the collector makes on its own in a long visit.
+let collect = null;
 const texts = JSON.parse(fs.readFileSync(requestsFile, "utf8"));
 const answers = [];
 let handleJson = await restore();
@@ -51,4 +54,5 @@ for (const text of texts) {
     handleJson = null;
   }
 }
+collect?.();
 fs.writeFileSync(outFile, JSON.stringify(answers));
