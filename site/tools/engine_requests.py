@@ -2,7 +2,8 @@
 
 Shared by the cross-runtime test (``tests/test_cross_runtime.py``: CPython and Pyodide must
 answer each with the same bytes) and the site's build (``site/hooks/engine_assets.py``: the
-wasm functions these requests call are those the lean runtime keeps). Standard library only.
+lean runtime keeps the wasm functions these requests call, with those of a few others). Standard
+library only.
 """
 
 from __future__ import annotations
