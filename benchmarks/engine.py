@@ -34,7 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from common import git_revision  # benchmarks/ is on sys.path when a script runs
+from common import engine_requests, git_revision  # benchmarks/ is on sys.path when a script runs
 
 REPO = Path(__file__).resolve().parent.parent
 RUNNER = REPO / "tests" / "pyodide_node" / "run.mjs"
@@ -47,26 +47,13 @@ CASH_CUSHION = "80000"
 GOALS_MS = {"compare": (1.0, 3.0), "portfolio-200": (20.0, 50.0)}
 
 
-def portfolio_buyers(count: int = 200, seed: int = 42) -> list[dict[str, str]]:
-    """``count`` buyers drawn from ``random.Random(seed)``: exposures 2,000-60,000 EUR, pd 0.3-6 %."""
-    rng = random.Random(seed)
-    return [
-        {
-            "name": f"B{i + 1}",
-            "exposure": f"{rng.uniform(2000, 60000):.2f}",
-            "pd": f"{rng.uniform(0.003, 0.06):.4f}",
-        }
-        for i in range(count)
-    ]
-
-
 def scenarios() -> dict[str, str]:
     """Request text of each benchmarked case; both runtimes get these very texts."""
     compare = {"op": "compare", "profile": TYPICAL_PROFILE}
     portfolio = {
         "op": "portfolio",
         "profile": TYPICAL_PROFILE,
-        "buyers": portfolio_buyers(),
+        "buyers": engine_requests().portfolio_buyers(200, 42),
         "cash_cushion": CASH_CUSHION,
     }
     return {"compare": json.dumps(compare), "portfolio-200": json.dumps(portfolio)}

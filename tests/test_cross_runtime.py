@@ -117,20 +117,25 @@ def _engine_assets() -> Any:
     return engine_assets
 
 
-def _snapshot(directory: Path, runtime: Path) -> Path:
-    """A snapshot of the engine as the site build makes it, from the package CPython runs."""
-    archive = directory / "simulator.zip"
-    archive.write_bytes(_engine_assets()._engine_archive())
-    out = directory / "snapshot.bin"
+def _run_tool(tool: Path, *args: Path) -> None:
+    """Run one of the site's Node tools; the test fails with its error output if it fails."""
     proc = subprocess.run(
-        ["node", str(SNAPSHOT_TOOL), str(runtime), str(archive), str(out)],
+        ["node", str(tool), *map(str, args)],
         capture_output=True,
         text=True,
         timeout=NODE_TIMEOUT_S,
         check=False,
     )
     if proc.returncode != 0:
-        pytest.fail(f"make_snapshot.mjs exited with {proc.returncode}:\n{proc.stderr[-4000:]}")
+        pytest.fail(f"{tool.name} exited with {proc.returncode}:\n{proc.stderr[-6000:]}")
+
+
+def _snapshot(directory: Path, runtime: Path) -> Path:
+    """A snapshot of the engine as the site build makes it, from the package CPython runs."""
+    archive = directory / "simulator.zip"
+    archive.write_bytes(_engine_assets()._engine_archive())
+    out = directory / "snapshot.bin"
+    _run_tool(SNAPSHOT_TOOL, runtime, archive, out)
     return out
 
 
@@ -165,15 +170,7 @@ def _lean_answers(
     assert len(published) == 1, published
     shutil.copyfile(published[0], lean / "pyodide.asm.wasm")
     out = directory / "answers.json"
-    proc = subprocess.run(
-        ["node", str(COVERAGE_TOOL), str(lean), str(snapshot), str(requests_file), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT_S,
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"wasm_coverage.mjs exited with {proc.returncode}:\n{proc.stderr[-6000:]}")
+    _run_tool(COVERAGE_TOOL, lean, snapshot, requests_file, out)
     return json.loads(out.read_text("utf-8"))
 
 

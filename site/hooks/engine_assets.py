@@ -446,15 +446,7 @@ def coverage_requests() -> list[str]:
     texts = [text for _, text in corpus.build_requests(DEFAULT_PROFILE)]
     page = default_simulation()
     texts += [corpus.request_text(page["requests"][op]) for op in ("compare", "portfolio")]
-    for result in page["results"]["compare"]["formulas"]:
-        if result["available"]:
-            settle = {
-                "op": "settle",
-                "terms": result["terms"],
-                "invoices": [DEFAULT_INVOICE],
-                "paid_this_year": "0",
-            }
-            texts.append(corpus.request_text(settle))
+    texts += [corpus.request_text(r) for r in _whatif_requests(page["results"]["compare"]).values()]
     texts += [corpus.request_text(request) for request in _varied_requests(300, seed=20261127)]
     # A long visit: the heap grows (a client's name of 8 MB is parsed, then refused), and the
     # whole corpus again, so the collector's rarer paths and new arenas are reached too.
@@ -600,6 +592,7 @@ class _Build:
         self.worker = WORKER_SOURCE.read_bytes()
         self.worker_name = f"engine-worker-{hashlib.sha256(self.worker).hexdigest()[:16]}.js"
         self._lean_name: str | None = None
+        self.lean: Path | None = None  # the lean runtime's wasm in build/cache, once known
 
     def lean_name(self) -> str:
         """The lean runtime's published name, after its content (made on first use)."""
@@ -640,6 +633,21 @@ def _handle(request: dict[str, Any]) -> dict[str, Any]:
     return response["result"]
 
 
+def _whatif_requests(compare: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The page's what-if request for each formula ``compare`` (a compare result) offers: the
+    default invoice settled under that formula's terms."""
+    return {
+        result["formula"]: {
+            "op": "settle",
+            "terms": result["terms"],
+            "invoices": [DEFAULT_INVOICE],
+            "paid_this_year": "0",
+        }
+        for result in compare["formulas"]
+        if result["available"]
+    }
+
+
 def default_simulation() -> dict[str, Any]:
     """The default requests and the engine's results for them."""
     compare_request = {"op": "compare", "profile": DEFAULT_PROFILE, "options": {}}
@@ -650,16 +658,7 @@ def default_simulation() -> dict[str, Any]:
         "cash_cushion": DEFAULT_CUSHION,
     }
     compare = _handle(compare_request)
-    whatif = {}
-    for result in compare["formulas"]:
-        if result["available"]:
-            request = {
-                "op": "settle",
-                "terms": result["terms"],
-                "invoices": [DEFAULT_INVOICE],
-                "paid_this_year": "0",
-            }
-            whatif[result["formula"]] = _handle(request)
+    whatif = {formula: _handle(request) for formula, request in _whatif_requests(compare).items()}
     return {
         "requests": {"compare": compare_request, "portfolio": portfolio_request, "invoice": DEFAULT_INVOICE},
         "results": {"compare": compare, "portfolio": _handle(portfolio_request), "whatif": whatif},
@@ -758,8 +757,10 @@ def reached_functions(runtime: Path, snapshot: Path, texts: list[str]) -> set[in
 
 def _lean_runtime() -> Path:
     """The lean runtime's wasm for this runtime, snapshot and request corpus (see LEAN_STUB), made
-    once and kept in build/cache."""
+    once and kept in build/cache; found once per build."""
     assert _build is not None
+    if _build.lean is not None:
+        return _build.lean
     snapshot = _snapshot()
     texts = coverage_requests()
     tool = TOOLS / "wasm_coverage.mjs"
@@ -767,8 +768,15 @@ def _lean_runtime() -> Path:
     for part in (_build.runtime.name, snapshot.name, tool.read_text("utf-8"), *texts):
         digest.update(part.encode("utf-8") + b"\0")
     cached = CACHE_DIR / f"lean-{digest.hexdigest()[:16]}.wasm"
-    if cached.exists():
-        return cached
+    if not cached.exists():
+        _make_lean(cached, snapshot, texts)
+    _build.lean = cached
+    return cached
+
+
+def _make_lean(cached: Path, snapshot: Path, texts: list[str]) -> None:
+    """Write the lean runtime to ``cached`` (see _lean_runtime)."""
+    assert _build is not None
     keep = reached_functions(_build.runtime, snapshot, texts)
     if len(keep) < LEAN_MIN_FUNCTIONS:
         raise RuntimeError(
@@ -778,7 +786,6 @@ def _lean_runtime() -> Path:
     partial = cached.with_suffix(".part")
     partial.write_bytes(lean_wasm((_build.runtime / "pyodide.asm.wasm").read_bytes(), keep))
     partial.replace(cached)
-    return cached
 
 
 def _keep_only(patterns: tuple[str, ...], names: set[str]) -> None:

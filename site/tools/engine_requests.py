@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PROFILES", "build_requests", "request_text"]
+__all__ = ["PROFILES", "build_requests", "portfolio_buyers", "request_text"]
 
 TARIFF_DIR = Path(__file__).resolve().parents[2] / "simulator" / "tariffs"
 
@@ -81,7 +81,8 @@ def _bound_options(spec: dict[str, Any], bound: str) -> dict[str, Any]:
     }
 
 
-def _portfolio_buyers(count: int, seed: int) -> list[dict[str, str]]:
+def portfolio_buyers(count: int, seed: int) -> list[dict[str, str]]:
+    """``count`` buyers drawn from ``random.Random(seed)``: exposures 2,000-60,000 EUR, pd 0.3-6 %."""
     rng = random.Random(seed)
     return [
         {
@@ -211,7 +212,7 @@ def build_requests(typical: dict[str, Any]) -> list[tuple[str, str]]:
         {
             "op": "portfolio",
             "profile": typical,
-            "buyers": _portfolio_buyers(200, 42),
+            "buyers": portfolio_buyers(200, 42),
             "cash_cushion": "80000",
         },
     )
@@ -220,7 +221,7 @@ def build_requests(typical: dict[str, Any]) -> list[tuple[str, str]]:
         {
             "op": "portfolio",
             "profile": profiles["exporter-world"],
-            "buyers": _portfolio_buyers(50, 7),
+            "buyers": portfolio_buyers(50, 7),
             "cash_cushion": "20000",
         },
     )
