@@ -82,100 +82,62 @@ async function fetchBytes(url) {
 }
 
 /**
- * Writes the published snapshot's bytes, as they arrive, where they belong in ``memory`` (the
- * format is described and written in site/hooks/engine_assets.py). The file carries only the
- * runs that are neither zeros (``memory`` is zeros already) nor static data the runtime's memory
- * holds right after instantiation: `copyFrom` copies those. `header` settles with the copies
- * once the file's table is in.
+ * Writes the published snapshot ``data`` where its bytes belong in ``memory`` (the format is
+ * described and written in site/hooks/engine_assets.py) and returns its copies. The file carries
+ * only the runs that are neither zeros (``memory`` is zeros already) nor static data the runtime's
+ * memory holds right after instantiation: each copy, [offset, address, length], names such data.
  */
-function sparseWriter(memory) {
-  let head = new Uint8Array(0);
-  let runs = null;
-  let run = 0;
-  let within = 0;
-  let tableRead;
-  let tableFailed;
-  const header = new Promise((resolve, reject) => {
-    tableRead = resolve;
-    tableFailed = reject;
-  });
-  header.catch(() => {});
-  const readTable = (chunk) => {
-    if (head.length === 0) head = chunk; // the usual case: the whole table is in the first chunk
-    else {
-      const joined = new Uint8Array(head.length + chunk.length);
-      joined.set(head);
-      joined.set(chunk, head.length);
-      head = joined;
-    }
-    if (head.length < 16) return null;
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    const word = (at) => view.getUint32(at, true);
-    if (String.fromCharCode(...head.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
-    if (word(4) !== memory.length) throw new Error(`snapshot of ${word(4)} bytes, ${memory.length} expected`);
-    const copiesAt = 16 + 8 * word(8);
-    const end = copiesAt + 12 * word(12);
-    if (head.length < end) return null;
-    runs = [];
-    for (let at = 16; at < copiesAt; at += 8) runs.push([word(at), word(at + 4)]);
-    const copies = [];
-    for (let at = copiesAt; at < end; at += 12) copies.push([word(at), word(at + 4), word(at + 8)]);
-    tableRead(copies);
-    const rest = head.subarray(end);
-    head = null;
-    return rest;
-  };
-  const write = (chunk) => {
-    if (!runs && !(chunk = readTable(chunk))) return;
-    for (let position = 0; position < chunk.length; ) {
-      if (run === runs.length) throw new Error("snapshot longer than its runs");
-      const [offset, length] = runs[run];
-      const take = Math.min(length - within, chunk.length - position);
-      memory.set(chunk.subarray(position, position + take), offset + within);
-      position += take;
-      within += take;
-      if (within === length) {
-        run += 1;
-        within = 0;
-      }
-    }
-  };
-  /** Copy the static data from ``instance``'s memory, before any of its code has run. */
-  const copyFrom = async (instance) => {
-    const copies = await header;
-    const source = new Uint8Array(instance.exports.memory.buffer);
-    for (const [offset, address, length] of copies) memory.set(source.subarray(address, address + length), offset);
-  };
-  // Whatever stops the file (a bad table, a cut download) also settles `header`.
-  const fail = (error) => tableFailed(error);
-  return { write, copyFrom, fail, complete: () => runs !== null && run === runs.length };
+function writeSparse(memory, data) {
+  if (data.length < 16) throw new Error("snapshot shorter than its header");
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const word = (at) => view.getUint32(at, true);
+  if (String.fromCharCode(...data.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
+  if (word(4) !== memory.length) throw new Error(`snapshot of ${word(4)} bytes, ${memory.length} expected`);
+  const copiesAt = 16 + 8 * word(8);
+  const end = copiesAt + 12 * word(12);
+  if (data.length < end) throw new Error("snapshot shorter than its table");
+  let position = end;
+  for (let at = 16; at < copiesAt; at += 8) {
+    const offset = word(at);
+    const length = word(at + 4);
+    if (position + length > data.length) throw new Error("snapshot shorter than its runs");
+    memory.set(data.subarray(position, position + length), offset);
+    position += length;
+  }
+  if (position !== data.length) throw new Error("snapshot longer than its runs");
+  const copies = [];
+  for (let at = copiesAt; at < end; at += 12) copies.push([word(at), word(at + 4), word(at + 8)]);
+  return copies;
 }
 
 /**
  * The snapshot's memory, filled once its bytes are in. Pyodide gets the buffer at once, so it
  * compiles the runtime meanwhile (it would otherwise wait for the whole file); `complete`
- * settles when every byte is in. The body is collected as a Blob, which Chromium fills outside
- * this thread: read chunk by chunk here, the download waited for this thread, busy with the
- * runtime's start, and ended after the runtime was ready for it (740 instead of 784 ms from
- * navigation, before the runtime instead of after; medians of 11 cold loads, lean runtime).
+ * settles with the copies when every byte is in. The body is collected as a Blob, which Chromium
+ * fills outside this thread: read chunk by chunk here, the download waited for this thread, busy
+ * with the runtime's start, and ended after the runtime was ready for it (740 instead of 784 ms
+ * from navigation, before the runtime instead of after; medians of 11 cold loads, lean runtime).
  * `toKeep()` gives the file to store in Cache Storage (null when it came from there).
  */
 function snapshotReader(lookup, url, size) {
   const bytes = new Uint8Array(size);
   const state = { bytes, toKeep: () => null };
-  const writer = sparseWriter(bytes);
-  state.copyFrom = writer.copyFrom;
   state.responded = cachedOrFetched(lookup, url);
   state.complete = (async () => {
     const { response, cached } = await state.responded;
     state.cached = cached;
     const blob = await response.blob();
-    writer.write(new Uint8Array(await blob.arrayBuffer()));
-    if (!writer.complete()) throw new Error("snapshot shorter than its runs");
+    const copies = writeSparse(bytes, new Uint8Array(await blob.arrayBuffer()));
     if (!cached) state.toKeep = () => new Response(blob, { headers: { "Content-Type": "application/octet-stream" } });
+    return copies;
   })();
-  // A failed download is handled where `complete` is awaited; the copies then wait no more.
-  state.complete.catch((error) => writer.fail(error));
+  state.complete.catch(() => {}); // reported where `complete` is awaited
+  /** Copy the static data from ``instance``'s memory, before any of its code has run. */
+  state.copyFrom = async (instance) => {
+    const copies = await state.complete;
+    const source = new Uint8Array(instance.exports.memory.buffer);
+    for (const [offset, address, length] of copies) bytes.set(source.subarray(address, address + length), offset);
+  };
   return state;
 }
 
