@@ -66,9 +66,11 @@ GOAL_INPUT_MEDIAN_MS = 16.0
 GOAL_INPUT_P95_MS = 50.0
 
 # Added to every page before its own scripts (a Playwright init script). It only observes:
-# - marks the block holding each `[data-premium-total]` with `elementtiming` as the parser
-#   inserts it (a MutationObserver runs before the first paint), so Element Timing reports
-#   when the premium text is painted (on the block: Chromium aggregates inline text to it);
+# - reads Element Timing's entries named `premium`: the page names its premiums itself
+#   (`elementtiming="premium"` in render.mjs). For a build that does not (an older one in an
+#   A/B run), a MutationObserver names the block holding each `[data-premium-total]` (Chromium
+#   aggregates inline text to its block); its callbacks may come after the first frame, which
+#   then goes unreported. The observer also notes when the parser inserts the first premium;
 # - records sim:ready / sim:updated, long tasks, and when the page creates each Worker and
 #   gets its first message (Worker is wrapped; the page's own use of it is unchanged).
 INIT_SCRIPT = r"""
@@ -85,11 +87,16 @@ INIT_SCRIPT = r"""
   observe("element", (e) => { if (e.identifier === "premium") b.premium.push(e.renderTime || e.startTime); });
   observe("longtask", (e) => b.longtasks.push([e.startTime, e.duration]));
   const mark = () => {
-    for (const el of document.querySelectorAll("[data-premium-total]")) {
+    const premiums = document.querySelectorAll("[data-premium-total]");
+    if (!premiums.length) return;
+    b.dom ??= performance.now();
+    if (document.querySelector('[elementtiming="premium"]')) {
+      mutations.disconnect(); // named by the page itself: nothing more to do here
+      return;
+    }
+    for (const el of premiums) {
       const block = el.closest("p, div, li, td, th, dd, article, section") ?? el;
-      if (block.hasAttribute("elementtiming")) continue;
-      block.setAttribute("elementtiming", "premium");
-      b.dom ??= performance.now();
+      if (!block.hasAttribute("elementtiming")) block.setAttribute("elementtiming", "premium");
     }
   };
   const mutations = new MutationObserver(mark);
@@ -1235,11 +1242,9 @@ def print_methods() -> None:
         "  when its module worker's message arrives, after import(pyodide.mjs), loadPyodide({indexURL}), runPython."
     )
     print(
-        "- first premium painted: Element Timing renderTime of the block holding the first [data-premium-total]\n"
-        "  (the page sets no `elementtiming`: an init script adds it before the first paint, on the block because\n"
-        "  Chromium aggregates inline text to its block). Chromium reports text painted inside its paint area, which\n"
-        "  reaches below the viewport: on simulateur/ the premiums are painted in the FCP frame although they are\n"
-        "  below the fold. Opened at #sim-compare the cards are in the viewport; that row is measured apart."
+        "- first premium painted: the earliest Element Timing renderTime of the elements the page names\n"
+        '  `elementtiming="premium"`: the totals in the summary kept in view above the form, and in the cards.\n'
+        "  Opened at #sim-compare the cards are in the viewport; that row is measured apart."
     )
     print(
         "- input -> premiums: window.__sim.updates[].ms, the page's own figure from the input event to the compare\n"

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -45,6 +45,14 @@ def premiums(page: Any) -> dict[str, str]:
     )
 
 
+def summary(page: Any) -> dict[str, str]:
+    """The totals of the summary kept in view above the form, by formula."""
+    return page.eval_on_selector_all(
+        "#sim-summary li[data-formula]",
+        "items => Object.fromEntries(items.map(i => [i.dataset.formula, i.querySelector('[data-premium-total]')?.dataset.premiumTotal]))",
+    )
+
+
 def expected_totals(profile: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, str]:
     result = cli({"op": "compare", "profile": profile, "options": options or {}})
     return {f["formula"]: f["premium"]["total"] for f in result["formulas"] if f["available"]}
@@ -73,6 +81,9 @@ def test_first_paint_is_the_engine_result_before_pyodide(page, site_url):
     page.goto(f"{site_url}simulateur/")  # no engine at all: the premiums come with the page
     default = engine_assets.default_simulation()["results"]["compare"]
     assert premiums(page) == {f["formula"]: f["premium"]["total"] for f in default["formulas"]}
+    assert summary(page) == premiums(page)
+    best = default["recommended"]["formula"]
+    assert page.get_attribute("#sim-summary .sim-summary-best", "data-formula") == best
     assert default == cli({"op": "compare", "profile": engine_assets.DEFAULT_PROFILE, "options": {}})
     assert page.locator("#sim-portfolio svg.sim-chart").count() == 1
     # The form is usable while the engine loads.
@@ -85,6 +96,15 @@ def test_first_paint_is_the_engine_result_before_pyodide(page, site_url):
 def test_engine_loads_from_the_snapshot(page, site_url):
     codings: dict[str, str | None] = {}
     page.on("response", lambda r: codings.__setitem__(r.url, r.headers.get("content-encoding")))
+    # The progress bar's values as the worker reports the steps of its start.
+    page.add_init_script(
+        """document.addEventListener("DOMContentLoaded", () => {
+            const bar = document.getElementById("sim-progress");
+            window.__steps = [[bar.value, bar.max, bar.hidden]];
+            new MutationObserver(() => __steps.push([bar.value, bar.max, bar.hidden]))
+                .observe(bar, {attributes: true});
+        });"""
+    )
     open_simulator(page, site_url)
     info = page.evaluate("window.__sim.info")
     assert info["snapshot"] is True
@@ -105,6 +125,12 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     assert 0 <= marks["loader"] <= marks["runtime"] <= marks["engine"] <= info["timings"]["total_ms"] + 1
     assert "prêt" in page.inner_text("#sim-status-text")
     assert page.is_hidden("#sim-progress")
+    steps = page.evaluate("window.__steps")
+    assert steps[0] == [0, 4, False]  # shown, empty, from the first paint
+    shown = [value for value, _, hidden in steps if not hidden]
+    assert shown == sorted(shown), steps
+    assert {1, 2, 3} <= set(shown), steps
+    assert steps[-1][2] is True
     assert not page.errors
 
 
@@ -304,12 +330,40 @@ def test_changes_match_the_cli_exactly(page, site_url):
     expected = expected_totals(profile, options)
     wait_for_totals(page, expected)
     assert premiums(page) == expected
+    assert summary(page) == expected
     assert page.evaluate("window.__sim.lastRequests.compare") == {
         "profile": profile,
         "options": options | {"selection": {}},
     }
     best = cli({"op": "compare", "profile": profile, "options": options})["recommended"]["formula"]
     assert page.get_attribute("#sim-compare .sim-reco", "data-formula") == best
+    assert page.get_attribute("#sim-summary .sim-summary-best", "data-formula") == best
+
+
+def test_the_summary_stays_in_view_while_the_form_is_filled(page, site_url):
+    open_simulator(page, site_url)
+    box = page.locator("#sim-summary")
+    # Far down the form, reached with the keyboard: the totals are still in view, and the
+    # field is not hidden under them.
+    page.focus("#f-tout_compris-indemnity_pct")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    field = page.locator("#f-tout_compris-indemnity_pct").bounding_box()
+    top = box.bounding_box()
+    assert page.evaluate("scrollY") > 600  # the page did scroll down to the field
+    assert 0 <= top["y"] < 200, top
+    assert field["y"] >= top["y"] + top["height"], (field, top)
+    page.select_option("#f-tout_compris-indemnity_pct", "90")
+    expected = expected_totals(engine_assets.DEFAULT_PROFILE, {"tout_compris": {"indemnity_pct": 90}})
+    page.wait_for_function(
+        "total => document.querySelector('#sim-summary [data-formula=tout_compris] [data-premium-total]')"
+        "?.dataset.premiumTotal === total",
+        arg=expected["tout_compris"],
+    )
+    assert summary(page) == expected
+    # Past the form the summary scrolls away with it: the cards say the same in full.
+    page.locator("#sim-whatif-title").scroll_into_view_if_needed()
+    assert box.bounding_box()["y"] + box.bounding_box()["height"] <= 0
 
 
 def test_what_if_and_chart_render(page, site_url):
@@ -392,7 +446,9 @@ def test_bad_input_shows_the_message_and_keeps_results(page, site_url, selector,
     if field != "profile.top_buyers":
         assert page.get_attribute(selector, "aria-invalid") == "true"
     assert premiums(page) == before
+    assert summary(page) == before
     assert page.get_attribute("#sim-compare", "data-stale") == "true"
+    assert page.get_attribute("#sim-summary-body", "data-stale") == "true"
 
 
 def test_keyboard_only(page, site_url):
@@ -462,6 +518,11 @@ def test_prices_shown_are_the_engine_strings(page, site_url):
     # French format: narrow no-break thousands, comma decimals, euro sign after a no-break space.
     whole, cents = f"{total:.2f}".split(".")
     assert text.replace("\u202f", "").replace("\u00a0", " ") == f"{int(whole)},{cents} €"
+    # The summary rounds to the euro, half up, from the same string.
+    short = page.locator("#sim-summary [data-formula=essentielle] [data-premium-total]")
+    assert short.get_attribute("data-premium-total") == str(total)
+    rounded = total.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    assert short.inner_text().replace("\u202f", "").replace("\u00a0", " ") == f"{rounded} €"
 
 
 def open_with_snapshot_held(page: Any, site_url: str) -> list[Any]:

@@ -2,6 +2,8 @@
 // Protocol (plain JSON both ways):
 //   {id, op: "init", request: config}           -> {id, result: {timings, marks, snapshot, sources}} or {id, error}
 //   {id, op: "compare"|"quote"|..., request}    -> {id, result: engine response} or {id, error}
+// While the engine starts, the worker also posts {progress: {step, steps}}: step 1 of 3 when the
+// runtime's code is compiled, 2 when its memory is in, 3 when it is restored; the init answer ends it.
 // `config` gives indexURL (the pinned Pyodide files), lockInfo (the `info` of its lock file),
 // snapshotURL and snapshotSize (a memory snapshot with the engine imported and its tariffs read,
 // made at build time, and the size of its memory in bytes), leanWasmURL (the lean runtime: the
@@ -198,6 +200,15 @@ async function start(config) {
   const mark = (name) => {
     marks[name] = performance.now() - t0;
   };
+  // A few steps, not a moving bar: each one repaints the page, which shares the processors.
+  const steps = ["wasm_compiled", "snapshot_bytes", "runtime"];
+  let shown = 0;
+  const progress = (name) => {
+    const step = steps.indexOf(name) + 1;
+    if (step <= shown) return;
+    shown = step;
+    self.postMessage({ progress: { step, steps: steps.length } });
+  };
   // Every download and the runtime's compile start now, side by side. Cache Storage is asked
   // first only where an earlier visit kept the files. On a first visit it is opened only once the
   // engine runs: asking it first would hold both downloads back by 70 to 150 ms, and opening it
@@ -213,9 +224,9 @@ async function start(config) {
   let fullWasm = leanURL ? null : wasm;
   const full = () => (fullWasm ??= wasmCompiler(lookup, fullURL));
   wasm.responded.then(() => mark("wasm_response"), () => {});
-  wasm.module.then(() => mark("wasm_compiled"), () => {});
+  wasm.module.then(() => (mark("wasm_compiled"), progress("wasm_compiled")), () => {});
   snapshot?.responded.then(() => mark("snapshot_response"), () => {});
-  snapshot?.complete.then(() => mark("snapshot_bytes"));
+  snapshot?.complete.then(() => (mark("snapshot_bytes"), progress("snapshot_bytes")));
   // The snapshot holds the engine: its archive is only fetched to boot without one.
   let archive = snapshot ? null : fetchBytes(config.archiveURL);
   archive?.catch(() => {});
@@ -302,6 +313,7 @@ async function start(config) {
   pyodide ??= { runtime: await withCompiledWasm(fullURL, full(), () => loadPyodide(options)), fromSnapshot: false, lean: false };
   const t1 = performance.now();
   mark("runtime");
+  progress("runtime");
   if (!pyodide.fromSnapshot) {
     archive ??= fetchBytes(config.archiveURL);
     pyodide.runtime.unpackArchive(await archive, "zip", { extractDir: ENGINE_DIR });

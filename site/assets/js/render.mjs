@@ -92,7 +92,7 @@ function card(result, recommended) {
   return `<article class="sim-card${recommended ? " sim-card--best" : ""}" data-formula="${esc(f)}" aria-labelledby="sim-title-${esc(f)}">
 <h3 id="sim-title-${esc(f)}">${esc(result.label)}</h3>
 ${badge}
-<p class="sim-total"><span class="sim-amount" data-premium-total="${esc(p.total)}">${euro(p.total)}</span> <span class="sim-unit">TTC par an</span></p>
+<p class="sim-total" elementtiming="premium"><span class="sim-amount" data-premium-total="${esc(p.total)}">${euro(p.total)}</span> <span class="sim-unit">TTC par an</span></p>
 <p class="sim-monthly">soit <span data-premium-monthly="${esc(p.monthly)}">${euro(p.monthly)}</span> par mois${result.payment === "monthly" ? " (paiement mensuel)" : ""}</p>
 <dl class="sim-terms">
 ${row("Prime nette", euro(p.net))}
@@ -149,6 +149,23 @@ export function renderCompare(result) {
 <ul>${reasons}</ul>
 </section>
 <div class="sim-explains">${result.formulas.map(explanation).join("\n")}</div>`;
+}
+
+/** The three totals in one line, kept in view above the form: the numbers answer each change
+ * where the visitor is typing. Each total carries the engine's exact string, as in the cards. */
+export function renderSummary(result) {
+  const best = result.recommended.formula;
+  const items = result.formulas
+    .map((r) => {
+      const name = `<span class="sim-summary-name">${esc(r.label)}</span>`;
+      const tag = r.formula === best ? ` <span class="sim-summary-tag">recommandée</span>` : "";
+      const value = r.available
+        ? `<span class="sim-summary-amount" elementtiming="premium" data-premium-total="${esc(r.premium.total)}">${euro(r.premium.total, { cents: false })}</span>`
+        : `<span class="sim-summary-off">indisponible</span>`;
+      return `<li data-formula="${esc(r.formula)}"${r.formula === best ? ' class="sim-summary-best"' : ""}>${name}${tag} ${value}</li>`;
+    })
+    .join("");
+  return `<ul class="sim-summary-list">${items}</ul>`;
 }
 
 /** What the owner would receive under each formula if one invoice went unpaid. */

@@ -1,6 +1,6 @@
 // The simulator page: reads the form, asks the engine (Pyodide in a worker) and shows the
 // results. The first results come from the build; the form works while the engine loads.
-import { FORMULAS, renderCompare, renderPortfolio, renderWhatIf } from "./render.mjs";
+import { FORMULAS, renderCompare, renderPortfolio, renderSummary, renderWhatIf } from "./render.mjs";
 
 const root = document.getElementById("sim");
 const boot = JSON.parse(document.getElementById("sim-boot").textContent);
@@ -11,6 +11,7 @@ const forms = {
 };
 const out = {
   compare: document.getElementById("sim-compare"),
+  summary: document.getElementById("sim-summary-body"),
   whatif: document.getElementById("sim-whatif"),
   portfolio: document.getElementById("sim-portfolio"),
   status: document.getElementById("sim-status-text"),
@@ -33,8 +34,10 @@ window.__sim = sim;
 // --- the engine worker ---------------------------------------------------------------
 
 class Engine {
-  /** Talks to the worker; takes over the one the page started early (see simulator.html) if any. */
-  constructor(url, config, early) {
+  /** Talks to the worker; takes over the one the page started early (see simulator.html) if any.
+   * ``onprogress({step, steps})`` hears the steps of the engine's start. */
+  constructor(url, config, early, onprogress = null) {
+    this.onprogress = onprogress;
     this.pending = new Map();
     this.nextId = 1;
     this.worker = early?.worker ?? new Worker(url, { type: "module" });
@@ -54,6 +57,10 @@ class Engine {
   }
 
   receive(data) {
+    if (data.progress) {
+      this.onprogress?.(data.progress);
+      return;
+    }
     const call = this.pending.get(data.id);
     if (!call) return;
     this.pending.delete(data.id);
@@ -385,6 +392,7 @@ async function computeOnce() {
   if (empty.length) {
     for (const field of empty) showError(field, "Champ obligatoire");
     markStale(out.compare, true);
+    markStale(out.summary, true);
     return;
   }
   const req = requests();
@@ -394,12 +402,15 @@ async function computeOnce() {
   if (!response.ok) {
     showError(response.error.field, response.error.message);
     markStale(out.compare, true);
+    markStale(out.summary, true);
     return;
   }
   sim.results.compare = response.result;
+  out.summary.innerHTML = renderSummary(response.result);
   out.compare.innerHTML = renderCompare(response.result);
   out.compare.dataset.state = "live";
   markStale(out.compare, false);
+  markStale(out.summary, false);
   sim.updates.push({ ms: performance.now() - startedAt });
   document.dispatchEvent(new CustomEvent("sim:updated", { detail: { kind: "compare" } }));
   scheduleSecondary();
@@ -506,11 +517,15 @@ async function start() {
   toggleEventDate();
   const fromURL = readURL();
   if (fromURL) {
-    for (const el of [out.compare, out.whatif, out.portfolio]) markStale(el, true);
+    for (const el of [out.summary, out.compare, out.whatif, out.portfolio]) markStale(el, true);
     setStatus("Préparation du calcul de votre simulation…", true);
   }
   wire();
-  engine = new Engine(absoluteURL(root.dataset.worker), engineConfig(boot.config), window.__simEarly);
+  const onprogress = ({ step, steps }) => {
+    out.progress.max = steps + 1; // the last step is the answer to init
+    if (step > out.progress.value) out.progress.value = step;
+  };
+  engine = new Engine(absoluteURL(root.dataset.worker), engineConfig(boot.config), window.__simEarly, onprogress);
   sim.ready = engine.ready;
   try {
     sim.info = await engine.ready;
