@@ -72,7 +72,7 @@ GOAL_INPUT_P95_MS = 50.0
 #   aggregates inline text to its block); its callbacks may come after the first frame, which
 #   then goes unreported. The observer also notes when the parser inserts the first premium;
 # - records sim:ready / sim:updated, long tasks, and when the page creates each Worker and
-#   gets its first message (Worker is wrapped; the page's own use of it is unchanged).
+#   gets its first answer (Worker is wrapped; the page's own use of it is unchanged).
 INIT_SCRIPT = r"""
 (() => {
   const b = (window.__bench_obs = {
@@ -118,7 +118,10 @@ INIT_SCRIPT = r"""
       const record = {url: String(url), created: performance.now(), message: null};
       b.workers.push(record);
       window.__bench_workers.push({url: record.url, worker});
-      worker.addEventListener("message", () => { record.message ??= performance.now(); });
+      // The first answer (the engine worker's progress messages before it do not count).
+      worker.addEventListener("message", (event) => {
+        if (!(event.data && event.data.progress)) record.message ??= performance.now();
+      });
       return worker;
     };
     Wrapped.prototype = NativeWorker.prototype;
@@ -449,13 +452,13 @@ def build_site() -> None:
 def boot_config(site: Path) -> dict[str, Any]:
     """The worker's config as the build wrote it into the simulator page."""
     html = (site / "simulateur" / "index.html").read_text("utf-8")
-    found = re.search(r'<script type="application/json" id="sim-boot">(.*?)</script>', html, re.S)
+    found = re.search(r'<script type="application/json" id="sim-config">(.*?)</script>', html, re.S)
     if not found:
-        raise SystemExit("no sim-boot script in build/site/simulateur/index.html")
+        raise SystemExit("no sim-config script in build/site/simulateur/index.html")
     worker = re.search(r'<div id="sim" [^>]*data-worker="([^"]+)"', html)
     if not worker:
         raise SystemExit("no data-worker on #sim in build/site/simulateur/index.html")
-    return {**json.loads(found.group(1))["config"], "worker": worker.group(1)}
+    return {**json.loads(found.group(1)), "worker": worker.group(1)}
 
 
 def make_root(site: Path, tmp: Path) -> Path:

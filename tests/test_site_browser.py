@@ -142,7 +142,7 @@ CACHED = """caches.open('ac-engine').then(async cache => {
 })"""
 # The worker's config, URLs made absolute as the page gives them to the worker.
 CONFIG = """(() => {
-    const config = JSON.parse(document.getElementById("sim-boot").textContent).config;
+    const config = JSON.parse(document.getElementById("sim-config").textContent);
     for (const key of ["indexURL", "archiveURL", "snapshotURL", "leanWasmURL"]) config[key] = new URL(config[key], document.baseURI).href;
     return config;
 })()"""
@@ -256,9 +256,9 @@ def lean_runtime_reaching(page: Any, site: Path, texts: list[str] | None) -> Non
     if texts is not None:
         config = json.loads(
             re.search(
-                r'id="sim-boot">(.*?)</script>', (site / "simulateur" / "index.html").read_text("utf-8")
+                r'id="sim-config">(.*?)</script>', (site / "simulateur" / "index.html").read_text("utf-8")
             ).group(1)
-        )["config"]
+        )
         snapshot = engine_assets.CACHE_DIR / config["snapshotURL"].rsplit("/", 1)[1]
         keep = engine_assets.reached_functions(runtime, snapshot, texts)
     body = engine_assets.lean_wasm(full, keep)

@@ -141,16 +141,16 @@ def test_simulator_page_uses_its_template(built):
     assert "seuil de garantie automatique" in note.group(1)
 
 
-def test_simulator_page_starts_the_engine_after_the_form_with_its_config(built):
-    """The worker is created by an inline script right after the form and the first results (so it
-    does not compete with their first paint), with everything it needs to start."""
+def test_simulator_page_starts_the_engine_before_the_form_with_its_config(built):
+    """The worker is created by an inline script right after the summary of the first results,
+    before the form, with everything it needs to start."""
     source = (built / "simulateur" / "index.html").read_text("utf-8")
     early = source.index("window.__simEarly")
-    assert source.index('id="sim-boot"') < early < source.index("</body>")
-    assert source.index('id="sim-compare"') < early
-    found = re.search(r'<script type="application/json" id="sim-boot">(.*?)</script>', source, re.S)
+    assert source.index('id="sim-summary"') < source.index('id="sim-config"') < early
+    assert early < source.index('id="sim-form"')
+    found = re.search(r'<script type="application/json" id="sim-config">(.*?)</script>', source, re.S)
     assert found
-    config = json.loads(found.group(1))["config"]
+    config = json.loads(found.group(1))
     snapshot = (built / "simulateur" / config["snapshotURL"]).resolve()
     image = engine_assets.initial_memory(
         (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").read_bytes()
@@ -276,9 +276,9 @@ def test_every_engine_file_has_a_zstd_copy_a_browser_can_decode(built):
 def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies(built):
     config = json.loads(
         re.search(
-            r'id="sim-boot">(.*?)</script>', (built / "simulateur" / "index.html").read_text("utf-8")
+            r'id="sim-config">(.*?)</script>', (built / "simulateur" / "index.html").read_text("utf-8")
         ).group(1)
-    )["config"]
+    )
     lean = (built / "simulateur" / config["leanWasmURL"]).resolve().read_bytes()
     full = (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().read_bytes()
     assert len(lean) < 0.5 * len(full)

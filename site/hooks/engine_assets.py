@@ -699,10 +699,11 @@ def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -
     base_url = context.get("base_url", "..")
     context["sim"] = {
         "html": _prerender(simulation["results"]),
+        "config": json.dumps(_build.config(base_url), ensure_ascii=False, separators=(",", ":")).replace(
+            "</", "<\\/"
+        ),
         "boot": json.dumps(
-            {"config": _build.config(base_url), **simulation, "labels": FORMULA_LABELS},
-            ensure_ascii=False,
-            separators=(",", ":"),
+            {**simulation, "labels": FORMULA_LABELS}, ensure_ascii=False, separators=(",", ":")
         ).replace("</", "<\\/"),
         "form": _form_context(),
         "profile": DEFAULT_PROFILE,

@@ -4,6 +4,7 @@ import { FORMULAS, renderCompare, renderPortfolio, renderSummary, renderWhatIf }
 
 const root = document.getElementById("sim");
 const boot = JSON.parse(document.getElementById("sim-boot").textContent);
+const config = JSON.parse(document.getElementById("sim-config").textContent);
 const forms = {
   main: document.getElementById("sim-form"),
   whatif: document.getElementById("sim-whatif-form"),
@@ -525,7 +526,7 @@ async function start() {
     out.progress.max = steps + 1; // the last step is the answer to init
     if (step > out.progress.value) out.progress.value = step;
   };
-  engine = new Engine(absoluteURL(root.dataset.worker), engineConfig(boot.config), window.__simEarly, onprogress);
+  engine = new Engine(absoluteURL(root.dataset.worker), engineConfig(config), window.__simEarly, onprogress);
   sim.ready = engine.ready;
   try {
     sim.info = await engine.ready;
@@ -536,7 +537,7 @@ async function start() {
   }
   ready = true;
   // The worker keeps the files it downloaded once the engine runs (a failed copy costs a lookup).
-  if (sim.info.snapshot) noteKept(boot.config.engine);
+  if (sim.info.snapshot) noteKept(config.engine);
   const seconds = (sim.info.timings.total_ms / 1000).toFixed(1).replace(".", ",");
   setStatus(`Calcul en direct dans votre navigateur (prêt en ${seconds} s) : chaque modification met les résultats à jour.`, false);
   if (fromURL || forms.main.dataset.dirty) recompute();
