@@ -98,12 +98,14 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     page.on("response", lambda r: codings.__setitem__(r.url, r.headers.get("content-encoding")))
     # The progress bar's values as the worker reports the steps of its start.
     page.add_init_script(
-        """document.addEventListener("DOMContentLoaded", () => {
+        """new MutationObserver((_, parsing) => {
             const bar = document.getElementById("sim-progress");
+            if (!bar) return;
+            parsing.disconnect();
             window.__steps = [[bar.value, bar.max, bar.hidden]];
             new MutationObserver(() => __steps.push([bar.value, bar.max, bar.hidden]))
                 .observe(bar, {attributes: true});
-        });"""
+        }).observe(document, {childList: true, subtree: true});"""
     )
     open_simulator(page, site_url)
     info = page.evaluate("window.__sim.info")
