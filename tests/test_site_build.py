@@ -394,19 +394,31 @@ def test_sparse_format_refuses_a_cut_or_foreign_file():
         engine_assets.unsparse(b"\0snp" + data[4:])
 
 
-def test_own_stylesheets_are_published_under_their_content_hash(built):
-    """Every page links the hashed copies (cached a year by serve.py); the plain names are gone."""
+def test_own_stylesheets_are_published_as_one_file_under_its_content_hash(built):
+    """Every page links one file joining the site's stylesheets in order (cached a year by
+    serve.py); the separate files and their links are gone."""
     serve = load_module("site_serve_css", ROOT / "site" / "serve.py")
+    (joined,) = (built / "assets" / "css").glob("site.*.css")
+    text = joined.read_text("utf-8")
+    at = 0
     for name in ("site", "simulator", "service"):
-        source = (ROOT / "site" / "assets" / "css" / f"{name}.css").read_bytes()
-        (hashed,) = (built / "assets" / "css").glob(f"{name}.*.css")
-        assert hashed.read_bytes() == source
-        assert not (built / "assets" / "css" / f"{name}.css").exists()
-        assert serve.cache_control(f"/assets/css/{hashed.name}") == "public, max-age=31536000, immutable"
-        for page in ("index.html", "simulateur/index.html", "gestion/index.html"):
-            text = (built / page).read_text("utf-8")
-            assert f"assets/css/{hashed.name}" in text, page
-            assert f"assets/css/{name}.css" not in text, page
+        source = (ROOT / "site" / "assets" / "css" / f"{name}.css").read_text("utf-8")
+        found = text.index(source, at)  # whole, and after the one before it
+        at = found + len(source)
+        assert not list((built / "assets" / "css").glob(f"{name}.css"))
+    assert sorted(p.name for p in (built / "assets" / "css").glob("*.css")) == [joined.name]
+    assert serve.cache_control(f"/assets/css/{joined.name}") == "public, max-age=31536000, immutable"
+    for page in ("index.html", "simulateur/index.html", "gestion/index.html", "glossaire/index.html"):
+        html = (built / page).read_text("utf-8")
+        links = re.findall(r'<link rel="stylesheet" href="([^"]+)">', html)
+        assert [link for link in links if "/assets/css/" in link or link.startswith("assets/css/")] == [
+            link for link in links if link.endswith(f"assets/css/{joined.name}")
+        ], page
+        assert len([link for link in links if link.endswith(f"assets/css/{joined.name}")]) == 1, page
+        # After the theme's own stylesheets, as extra_css was.
+        assert links.index(next(link for link in links if "palette" in link)) < links.index(
+            next(link for link in links if joined.name in link)
+        ), page
 
 
 def test_home_links_to_the_simulator(built):
