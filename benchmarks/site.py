@@ -1031,7 +1031,10 @@ def print_breakdown(res: Results) -> None:
         ("first contentful paint", lambda x: x.fcp_ms),
         ("first premium in the DOM (parser)", lambda x: x.dom_ms),
         ("first premium painted (Element Timing)", lambda x: x.premium_ms),
-        ("engine worker created by the page (simulator.js runs)", lambda x: x.worker_created_ms),
+        (
+            "engine worker created by the page (its inline script after the summary)",
+            lambda x: x.worker_created_ms,
+        ),
         ("snapshot request starts", lambda x: first_request(x, "snapshot")),
         ("lean wasm request starts", lambda x: first_request(x, "lean wasm")),
         ("full wasm request starts (only without the lean one)", lambda x: first_request(x, "wasm")),
