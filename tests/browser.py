@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +29,17 @@ def load_module(name: str, path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def simulator_config(site: Path) -> dict[str, Any]:
+    """The worker's config as the build wrote it into a built site's simulator page (URLs relative)."""
+    found = re.search(
+        r'<script type="application/json" id="sim-config">(.*?)</script>',
+        (site / "simulateur" / "index.html").read_text("utf-8"),
+        re.S,
+    )
+    assert found, "no sim-config script in the simulator page"
+    return json.loads(found.group(1))
 
 
 def require_browser() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .browser import AXE, ROOT
+from .browser import AXE, ROOT, simulator_config
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 import engine_assets
@@ -38,19 +37,22 @@ def cli(request: dict[str, Any]) -> dict[str, Any]:
     return json.loads(done.stdout)["result"]
 
 
-def premiums(page: Any) -> dict[str, str]:
+def totals(page: Any, items: str) -> dict[str, str]:
+    """The ``data-premium-total`` inside each of ``items`` (elements with ``data-formula``), by formula."""
     return page.eval_on_selector_all(
-        "#sim-compare .sim-card[data-formula]",
-        "cards => Object.fromEntries(cards.map(c => [c.dataset.formula, c.querySelector('[data-premium-total]')?.dataset.premiumTotal]))",
+        items,
+        "items => Object.fromEntries(items.map(i => [i.dataset.formula, i.querySelector('[data-premium-total]')?.dataset.premiumTotal]))",
     )
+
+
+def premiums(page: Any) -> dict[str, str]:
+    """The totals of the formula cards."""
+    return totals(page, "#sim-compare .sim-card[data-formula]")
 
 
 def summary(page: Any) -> dict[str, str]:
-    """The totals of the summary kept in view above the form, by formula."""
-    return page.eval_on_selector_all(
-        "#sim-summary li[data-formula]",
-        "items => Object.fromEntries(items.map(i => [i.dataset.formula, i.querySelector('[data-premium-total]')?.dataset.premiumTotal]))",
-    )
+    """The totals of the summary kept in view above the form."""
+    return totals(page, "#sim-summary li[data-formula]")
 
 
 def expected_totals(profile: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, str]:
@@ -256,11 +258,7 @@ def lean_runtime_reaching(page: Any, site: Path, texts: list[str] | None) -> Non
     full = (runtime / "pyodide.asm.wasm").read_bytes()
     keep: set[int] = set()
     if texts is not None:
-        config = json.loads(
-            re.search(
-                r'id="sim-config">(.*?)</script>', (site / "simulateur" / "index.html").read_text("utf-8")
-            ).group(1)
-        )
+        config = simulator_config(site)
         snapshot = engine_assets.CACHE_DIR / config["snapshotURL"].rsplit("/", 1)[1]
         keep = engine_assets.reached_functions(runtime, snapshot, texts)
     body = engine_assets.lean_wasm(full, keep)

@@ -25,7 +25,7 @@ import zstandard
 
 from simulator import load_tariff
 
-from .browser import ROOT, build_site, load_module
+from .browser import ROOT, build_site, load_module, simulator_config
 
 engine_assets = load_module("engine_assets_build", ROOT / "site" / "hooks" / "engine_assets.py")
 
@@ -148,9 +148,7 @@ def test_simulator_page_starts_the_engine_before_the_form_with_its_config(built)
     early = source.index("window.__simEarly")
     assert source.index('id="sim-summary"') < source.index('id="sim-config"') < early
     assert early < source.index('id="sim-form"')
-    found = re.search(r'<script type="application/json" id="sim-config">(.*?)</script>', source, re.S)
-    assert found
-    config = json.loads(found.group(1))
+    config = simulator_config(built)
     snapshot = (built / "simulateur" / config["snapshotURL"]).resolve()
     image = engine_assets.initial_memory(
         (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").read_bytes()
@@ -274,11 +272,7 @@ def test_every_engine_file_has_a_zstd_copy_a_browser_can_decode(built):
 
 
 def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies(built):
-    config = json.loads(
-        re.search(
-            r'id="sim-config">(.*?)</script>', (built / "simulateur" / "index.html").read_text("utf-8")
-        ).group(1)
-    )
+    config = simulator_config(built)
     lean = (built / "simulateur" / config["leanWasmURL"]).resolve().read_bytes()
     full = (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().read_bytes()
     assert len(lean) < 0.5 * len(full)

@@ -691,6 +691,11 @@ def _form_context() -> dict[str, Any]:
     }
 
 
+def _script_json(value: Any) -> str:
+    """``value`` as compact JSON for a ``<script type="application/json">``: no ``</`` to end it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
 def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -> dict[str, Any]:
     if page.meta.get("template") != "simulator.html":
         return context
@@ -699,12 +704,8 @@ def on_page_context(context: dict[str, Any], page: Any, config: Any, nav: Any) -
     base_url = context.get("base_url", "..")
     context["sim"] = {
         "html": _prerender(simulation["results"]),
-        "config": json.dumps(_build.config(base_url), ensure_ascii=False, separators=(",", ":")).replace(
-            "</", "<\\/"
-        ),
-        "boot": json.dumps(
-            {**simulation, "labels": FORMULA_LABELS}, ensure_ascii=False, separators=(",", ":")
-        ).replace("</", "<\\/"),
+        "config": _script_json(_build.config(base_url)),
+        "boot": _script_json({**simulation, "labels": FORMULA_LABELS}),
         "form": _form_context(),
         "profile": DEFAULT_PROFILE,
         "invoice": DEFAULT_INVOICE,

@@ -80,6 +80,11 @@ async function keepOnly(cache, files) {
   }
 }
 
+/** An error's message, first line only: why the full runtime took over. */
+function firstLine(error) {
+  return String(error?.message ?? error).split("\n", 1)[0];
+}
+
 async function fetchBytes(url) {
   return new Uint8Array(await (await fetchOk(url)).arrayBuffer());
 }
@@ -114,26 +119,35 @@ function writeSparse(memory, data) {
 }
 
 /**
- * The snapshot's memory, filled once its bytes are in. Pyodide gets the buffer at once, so it
- * compiles the runtime meanwhile (it would otherwise wait for the whole file); `complete`
- * settles with the copies when every byte is in. The body is collected as a Blob, which Chromium
- * fills outside this thread: read chunk by chunk here, the download waited for this thread, busy
- * with the runtime's start, and ended after the runtime was ready for it (740 instead of 784 ms
- * from navigation, before the runtime instead of after; medians of 11 cold loads, lean runtime).
- * `toKeep()` gives the file to store in Cache Storage (null when it came from there).
+ * ``url``'s bytes, from Cache Storage or the network (see cachedOrFetched), for ``state``: it
+ * gets `responded`, `cached` and `toKeep()`, the Response to store in Cache Storage (null when
+ * the file came from there). The body is collected as a Blob, which Chromium fills outside this
+ * thread: read here, chunk by chunk or streamed to the compiler, the download waited for this
+ * thread, busy with the runtime's start.
  */
-function snapshotReader(lookup, url, size) {
-  const bytes = new Uint8Array(size);
-  const state = { bytes, toKeep: () => null };
+function downloaded(state, lookup, url, type) {
+  state.toKeep = () => null;
   state.responded = cachedOrFetched(lookup, url);
-  state.complete = (async () => {
+  return (async () => {
     const { response, cached } = await state.responded;
     state.cached = cached;
     const blob = await response.blob();
-    const copies = writeSparse(bytes, new Uint8Array(await blob.arrayBuffer()));
-    if (!cached) state.toKeep = () => new Response(blob, { headers: { "Content-Type": "application/octet-stream" } });
-    return copies;
+    if (!cached) state.toKeep = () => new Response(blob, { headers: { "Content-Type": type } });
+    return new Uint8Array(await blob.arrayBuffer());
   })();
+}
+
+/**
+ * The snapshot's memory, filled once its bytes are in. Pyodide gets the buffer at once, so it
+ * compiles the runtime meanwhile (it would otherwise wait for the whole file); `complete`
+ * settles with the copies when every byte is in. Collected whole (see downloaded), the file
+ * ended before the runtime was ready for it rather than after (740 instead of 784 ms from
+ * navigation; medians of 11 cold loads, lean runtime).
+ */
+function snapshotReader(lookup, url, size) {
+  const bytes = new Uint8Array(size);
+  const state = { bytes };
+  state.complete = downloaded(state, lookup, url, "application/octet-stream").then((data) => writeSparse(bytes, data));
   state.complete.catch(() => {}); // reported where `complete` is awaited
   /** Copy the static data from ``instance``'s memory, before any of its code has run. */
   state.copyFrom = async (instance) => {
@@ -148,20 +162,13 @@ function snapshotReader(lookup, url, size) {
  * The runtime's wasm, compiled as soon as the worker starts. Pyodide's loader would fetch and
  * compile it only once its own two modules are imported (about 40 ms later), and from the HTTP
  * cache, which inflates the gzipped 9.6 MB on each visit (about 70 ms more than Cache Storage).
- * Collected as a Blob, then compiled whole: streamed, its bytes were decoded on this thread,
- * busy compiling pyodide.asm.mjs, so the download waited for it (two runs of 21 interleaved
- * loads: ready 28 and 33 ms sooner cold, 13 ms warm). V8 decodes a whole module off this thread.
+ * Collected whole (see downloaded), then compiled: streamed, its bytes were decoded on this
+ * thread while it compiled pyodide.asm.mjs (two runs of 21 interleaved loads: ready 28 and 33 ms
+ * sooner cold, 13 ms warm). V8 decodes a whole module off this thread.
  */
 function wasmCompiler(lookup, url) {
-  const state = { toKeep: () => null };
-  state.responded = cachedOrFetched(lookup, url);
-  state.module = (async () => {
-    const { response, cached } = await state.responded;
-    state.cached = cached;
-    const blob = await response.blob();
-    if (!cached) state.toKeep = () => new Response(blob, { headers: { "Content-Type": "application/wasm" } });
-    return WebAssembly.compile(await blob.arrayBuffer());
-  })();
+  const state = {};
+  state.module = downloaded(state, lookup, url, "application/wasm").then((data) => WebAssembly.compile(data));
   state.module.catch((error) => {
     state.failed = String(error?.message ?? error); // the loader then compiles it its own way (see withCompiledWasm)
   });
@@ -301,7 +308,7 @@ async function start(config) {
       pyodide = { runtime: await restore(wasm), fromSnapshot: true, lean: Boolean(leanURL) && !wasm.failed };
     } catch (error) {
       console.warn(`snapshot not restored on the ${leanURL ? "lean" : "full"} runtime:`, error);
-      if (leanURL) fallback = `start: ${String(error?.message ?? error).split("\n", 1)[0]}`;
+      if (leanURL) fallback = `start: ${firstLine(error)}`;
     }
     if (!pyodide && leanURL) {
       try {
@@ -382,7 +389,7 @@ self.onmessage = async (event) => {
       if (engine === current) {
         console.warn("the lean runtime could not answer; the full runtime takes over:", error);
         const { config } = running;
-        const reason = `request: ${String(error?.message ?? error).split("\n", 1)[0]}`;
+        const reason = `request: ${firstLine(error)}`;
         engine = start({ ...config, leanWasmURL: null, fallback: reason, keepLean: config.leanWasmURL });
       }
       answer = (await engine).handleJson(text);

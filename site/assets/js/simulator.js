@@ -105,7 +105,7 @@ function noteKept(engineId) {
 
 function engineConfig(config) {
   const out = { ...config, cached: keptBefore(config.engine) };
-  for (const key of ["indexURL", "archiveURL", "snapshotURL", "leanWasmURL"]) if (out[key]) out[key] = absoluteURL(out[key]);
+  for (const key of Object.keys(out)) if (key.endsWith("URL") && out[key]) out[key] = absoluteURL(out[key]);
   return out;
 }
 
