@@ -5,6 +5,7 @@ The site is built once per module with ``mkdocs build --strict`` into a temporar
 
 from __future__ import annotations
 
+import collections
 import gzip
 import hashlib
 import html
@@ -175,23 +176,67 @@ def test_runtime_files_are_the_pinned_packages_with_the_builds_edits(built):
     assert f"pyodide-{runtime.name}" == source.name
     for name in engine_assets.PYODIDE_FILES:
         body = (runtime / name).read_bytes()
-        for file, old, new in engine_assets.RUNTIME_EDITS:
-            if file == name:
-                assert body.count(new.encode()) == 1
-                assert old.encode() not in body
-                body = body.replace(new.encode(), old.encode())
-        assert body == (engine_assets.PYODIDE_DIR / name).read_bytes(), name
+        pinned = (engine_assets.PYODIDE_DIR / name).read_bytes()
+        if name == "pyodide.asm.mjs":
+            # The listed edits, then the unnamed exports' assignments dropped (see the next test).
+            text = pinned.decode()
+            for _, old, new in engine_assets.RUNTIME_EDITS:
+                assert text.count(old) == 1
+                text = text.replace(old, new)
+            pinned = engine_assets.trimmed_exports(text, engine_assets._around_runtime()).encode()
+        assert body == pinned, name
         # The folder the snapshot is made from holds these very files.
         assert (source / name).read_bytes() == (runtime / name).read_bytes(), name
     assert {edit[0] for edit in engine_assets.RUNTIME_EDITS} == {"pyodide.asm.mjs"}
+
+
+def _exports_assigned(runtime: str) -> list[str]:
+    start = runtime.index(engine_assets.ASSIGN_EXPORTS)
+    body = runtime[start : runtime.index("}", start)]
+    # functions only: a global's statement goes on (".value>>>0") and is always kept
+    return re.findall(r'(\w+)=Module\["\1"\]=wasmExports\["[^"]+"\](?=;|$)', body)
+
+
+def test_the_served_runtime_assigns_only_the_exports_its_javascript_names(built):
+    """Of the wasm's exports, the runtime assigns to variables and ``Module`` only those some
+    JavaScript names; a dropped one is named nowhere in the served file, so no code can reach it
+    but the dynamic linker, which keeps every symbol."""
+    (runtime,) = (built / "assets" / "pyodide").iterdir()
+    served = (runtime / "pyodide.asm.mjs").read_text()
+    pinned = (engine_assets.PYODIDE_DIR / "pyodide.asm.mjs").read_text()
+    assigned, all_exports = _exports_assigned(served), _exports_assigned(pinned)
+    dropped = set(all_exports) - set(assigned)
+    assert set(assigned) < set(all_exports)
+    assert len(assigned) < len(all_exports) / 5, (len(assigned), len(all_exports))
+    # (the wasm's own names, in wasmExports["..."], are not JavaScript names)
+    named = set(re.findall(r"[A-Za-z_$][\w$]*", re.sub(r'wasmExports\["[^"]*"\]', "", served)))
+    assert not dropped & named, sorted(dropped & named)[:10]
+    # Every export left is declared in the var list, assigned (its name twice), and named once more.
+    declared = re.search(rf"var ({re.escape(assigned[0])},[^;]*);", served)[1].split(",")
+    assert set(assigned) <= set(declared)
+    assert not dropped & set(declared)
+    words = collections.Counter(re.findall(r"[A-Za-z_$][\w$]*", served + engine_assets._around_runtime()))
+    assert all(words[name] >= 4 for name in assigned), [n for n in assigned if words[n] < 4][:10]
+    # Those the engine's own tools call are among them.
+    assert {"_sbrk", "_calloc", "_free", "_malloc"} <= set(assigned)
 
 
 def test_a_runtime_edit_that_no_longer_applies_stops_the_build():
     """A Pyodide whose text moved fails loudly instead of serving an unedited runtime."""
     olds = [old.encode() for _, old, _ in engine_assets.RUNTIME_EDITS]
     news = [new.encode() for _, _, new in engine_assets.RUNTIME_EDITS]
-    edited = engine_assets.edit_runtime("pyodide.asm.mjs", b"a;" + b";".join(olds) + b";b")
-    assert edited == b"a;" + b";".join(news) + b";b"
+    exports = (
+        b"var _kept_export,_dropped_export;function assignWasmExports(wasmExports){"
+        b'_kept_export=Module["_kept_export"]=wasmExports["kept_export"];'
+        b'_dropped_export=Module["_dropped_export"]=wasmExports["dropped_export"]}_kept_export();'
+    )
+    edited = engine_assets.edit_runtime("pyodide.asm.mjs", b"a;" + b";".join(olds) + b";b" + exports)
+    assert edited == b"a;" + b";".join(news) + b";b" + (
+        b"var _kept_export;function assignWasmExports(wasmExports){"
+        b'_kept_export=Module["_kept_export"]=wasmExports["kept_export"]}_kept_export();'
+    )
+    with pytest.raises(RuntimeError, match="occurs 0 times"):  # no assignWasmExports to trim
+        engine_assets.edit_runtime("pyodide.asm.mjs", b";".join(olds))
     for index in range(len(olds)):
         others = olds[:index] + olds[index + 1 :]
         with pytest.raises(RuntimeError, match="occurs 0 times"):

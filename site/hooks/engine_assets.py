@@ -132,6 +132,54 @@ FACTORY_EAGER = (
 )
 
 
+# After the edits above, `assignWasmExports` gives each of the wasm's 4,867 exports a variable of
+# the runtime's and a `Module` property (387 KB of code, plus an 89 KB `var` list), and runs once
+# at start-up, after instantiation: about 15 ms of the worker's path to ready, and the largest part
+# of the 1.25 MB V8 parses with the import. The runtime's JavaScript names 430 of them; the others
+# can only be reached through the dynamic linker, which has its own table (`mergeLibSymbols`, kept
+# whole: `dlsym` still finds every symbol, tests/test_cross_runtime.py). So the build keeps the
+# assignments and declarations of the exports that pyodide.asm.mjs (outside those two places),
+# pyodide.mjs, the engine's worker or our Node tools name, and drops the rest (trimmed_exports).
+ASSIGN_EXPORTS = "function assignWasmExports(wasmExports){"
+ASSIGNMENT = re.compile(r'(?P<name>[\w$]+)=Module\["(?P=name)"\]=wasmExports\["[^"]+"\]')
+IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+def trimmed_exports(runtime: str, around: str) -> str:
+    """``runtime`` (pyodide.asm.mjs) assigning only the wasm exports named outside
+    ``assignWasmExports`` and its ``var`` list, in ``runtime`` or in ``around`` (other JavaScript)."""
+    if runtime.count(ASSIGN_EXPORTS) != 1:
+        raise RuntimeError(
+            f"the text to edit occurs {runtime.count(ASSIGN_EXPORTS)} times, not once: {ASSIGN_EXPORTS}"
+        )
+    start = runtime.index(ASSIGN_EXPORTS) + len(ASSIGN_EXPORTS)
+    end = runtime.index("}", start)  # a body of assignments only, without braces
+    statements = runtime[start:end].split(";")
+    names = [m["name"] for s in statements if (m := ASSIGNMENT.fullmatch(s))]
+    if not names:
+        raise RuntimeError("assignWasmExports assigns no export the expected way")
+    declaration = f"var {names[0]},"
+    if runtime.count(declaration) != 1:
+        raise RuntimeError(f"the exports' var list occurs {runtime.count(declaration)} times, not once")
+    decl_start = runtime.index(declaration) + len("var ")
+    decl_end = runtime.index(";", decl_start)
+    declared = runtime[decl_start:decl_end].split(",")
+    elsewhere = runtime[:decl_start] + runtime[decl_end:start] + runtime[end:] + around
+    named = set(IDENTIFIER.findall(elsewhere))
+    dropped = {name for name in names if name not in named}
+    if not dropped <= set(declared):
+        raise RuntimeError("an export to drop is not in the exports' var list")
+    kept = ";".join(s for s in statements if not ((m := ASSIGNMENT.fullmatch(s)) and m["name"] in dropped))
+    kept_declared = ",".join(name for name in declared if name not in dropped)
+    return runtime[:decl_start] + kept_declared + runtime[decl_end:start] + kept + runtime[end:]
+
+
+def _around_runtime() -> str:
+    """The JavaScript that runs with pyodide.asm.mjs and may name its exports."""
+    files = [PYODIDE_DIR / "pyodide.mjs", WORKER_SOURCE, *sorted(TOOLS.glob("*.mjs"))]
+    return "\n".join(path.read_text("utf-8") for path in files)
+
+
 def _replaced(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     """``text`` with the first part of each pair, found exactly once, replaced by the second."""
     for old, new in pairs:
@@ -529,7 +577,10 @@ def edit_runtime(name: str, data: bytes) -> bytes:
     if not edits:
         return data
     try:
-        return _replaced(data.decode("utf-8"), edits).encode("utf-8")
+        text = _replaced(data.decode("utf-8"), edits)
+        if name == "pyodide.asm.mjs":
+            text = trimmed_exports(text, _around_runtime())
+        return text.encode("utf-8")
     except RuntimeError as error:
         raise RuntimeError(f"{name}: {error}") from None
 
