@@ -208,7 +208,7 @@ if (params.get("mode") === "snapshot") {
   // fragment, Cache Storage looked in when an earlier load noted it), on a page with nothing else.
   const KEPT = "ac-engine-kept";
   const engine = params.get("engine");
-  const started = {...config, snapshotSize: Number(params.get("size")), engine, cached: localStorage.getItem(KEPT) === engine};
+  const started = {...config, snapshotSize: Number(params.get("size")), staticSize: Number(params.get("static")), engine, cached: localStorage.getItem(KEPT) === engine};
   worker = new Worker(url(params.get("worker")) + "#" + encodeURIComponent(JSON.stringify(started)), {type: "module"});
   worker.onmessage = ({data}) => {
     if (data.result) localStorage.setItem(KEPT, engine);
@@ -482,6 +482,7 @@ def bare_path(mode: str, config: dict[str, Any]) -> str:
             snapshot=config["snapshotURL"],
             lean=config["leanWasmURL"],
             size=str(config["snapshotSize"]),
+            static=str(config["staticSize"]),
             engine=config["engine"],
             worker=config["worker"],
             lock=json.dumps(config["lockInfo"]),

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import urllib.error
@@ -155,6 +156,13 @@ def test_simulator_page_starts_the_engine_before_the_form_with_its_config(built)
         (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").read_bytes()
     )
     assert config["snapshotSize"] == len(engine_assets.unsparse(snapshot.read_bytes(), image))
+    # The worker keeps this much of the fresh memory for the snapshot's copies: they all lie there.
+    assert config["staticSize"] == len(image)
+    data = snapshot.read_bytes()
+    runs, copies = struct.unpack_from("<II", data, 8)
+    table = struct.iter_unpack("<III", data[16 + 8 * runs : 16 + 8 * runs + 12 * copies])
+    assert copies
+    assert all(address + length <= len(image) for _, address, length in table)
     assert (built / "simulateur" / config["archiveURL"]).resolve().is_file()
     assert (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().is_file()
     # The config also goes in the worker URL's fragment, so the worker needs no message to start;

@@ -643,6 +643,7 @@ class _Build:
         self.worker = WORKER_SOURCE.read_bytes()
         self.worker_name = f"engine-worker-{hashlib.sha256(self.worker).hexdigest()[:16]}.js"
         self._lean_name: str | None = None
+        self._static_size: int | None = None
         self.lean: Path | None = None  # the lean runtime's wasm in build/cache, once known
 
     def lean_name(self) -> str:
@@ -651,6 +652,13 @@ class _Build:
             digest = hashlib.sha256(_lean_runtime().read_bytes()).hexdigest()[:16]
             self._lean_name = f"runtime-{digest}.wasm"
         return self._lean_name
+
+    def static_size(self) -> int:
+        """How many bytes at the start of the runtime's memory its data segments set (the snapshot's
+        copies come from there)."""
+        if self._static_size is None:
+            self._static_size = len(initial_memory((self.runtime / "pyodide.asm.wasm").read_bytes()))
+        return self._static_size
 
     def config(self, base_url: str) -> dict[str, Any]:
         """What the worker needs to start, URLs relative to the page's base.
@@ -662,6 +670,7 @@ class _Build:
             "archiveURL": f"{base_url}/assets/engine/{self.archive_name}",
             "snapshotURL": f"{base_url}/assets/engine/{self.snapshot_name}",
             "snapshotSize": _snapshot().stat().st_size,
+            "staticSize": self.static_size(),
             "leanWasmURL": f"{base_url}/assets/engine/{self.lean_name()}",
             "engine": self.hash,
             "pyodide": self.pyodide_version,

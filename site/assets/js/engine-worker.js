@@ -6,8 +6,9 @@
 // compiled, the snapshot's bytes in and the runtime restored, step how many have ended; the init
 // answer ends the start.
 // `config` gives indexURL (the pinned Pyodide files), lockInfo (the `info` of its lock file),
-// snapshotURL and snapshotSize (a memory snapshot with the engine imported and its tariffs read,
-// made at build time, and the size of its memory in bytes), leanWasmURL (the lean runtime: the
+// snapshotURL, snapshotSize and staticSize (a memory snapshot with the engine imported and its
+// tariffs read, made at build time; the size of its memory in bytes; how many bytes at the start
+// of the memory the wasm's data segments set, where the snapshot's copies come from), leanWasmURL (the lean runtime: the
 // wasm with only the functions the engine's requests reach, see site/hooks/engine_assets.py),
 // archiveURL (the simulator package as a zip, fetched only when Python boots without the
 // snapshot) and cached (true when the page noted that an earlier visit kept the wasm and the
@@ -144,16 +145,24 @@ function downloaded(state, lookup, url, type) {
  * ended before the runtime was ready for it rather than after (740 instead of 784 ms from
  * navigation; medians of 11 cold loads, lean runtime).
  */
-function snapshotReader(lookup, url, size) {
+function snapshotReader(lookup, url, size, staticSize) {
   const bytes = new Uint8Array(size);
   const state = { bytes };
   state.complete = downloaded(state, lookup, url, "application/octet-stream").then((data) => writeSparse(bytes, data));
   state.complete.catch(() => {}); // reported where `complete` is awaited
-  /** Copy the static data from ``instance``'s memory, before any of its code has run. */
-  state.copyFrom = async (instance) => {
+  let image = null;
+  /** Keep the static data of ``instance``'s memory, as its data segments set it: no code has run. */
+  state.keepStatic = (instance) => {
+    image = new Uint8Array(instance.exports.memory.buffer, 0, staticSize).slice();
+  };
+  /** Once every byte is in, put the kept static data where the snapshot's copies say. */
+  state.copyStatic = async () => {
     const copies = await state.complete;
-    const source = new Uint8Array(instance.exports.memory.buffer);
-    for (const [offset, address, length] of copies) bytes.set(source.subarray(address, address + length), offset);
+    for (const [offset, address, length] of copies) {
+      if (!image || address + length > image.length) throw new Error("a copy of the snapshot lies outside the static data");
+      bytes.set(image.subarray(address, address + length), offset);
+    }
+    image = null;
   };
   return state;
 }
@@ -224,7 +233,10 @@ async function start(config) {
   // alone takes about 10 ms of this thread, the one the whole start waits for.
   const cache = config.cached ? openCache() : null;
   const lookup = cache ?? Promise.resolve(null);
-  const snapshot = config.snapshotURL && config.snapshotSize ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize) : null;
+  const snapshot =
+    config.snapshotURL && config.snapshotSize && config.staticSize
+      ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize, config.staticSize)
+      : null;
   // The loader fetches the full wasm under this name; withCompiledWasm gives it ours instead.
   const fullURL = `${config.indexURL}pyodide.asm.wasm`;
   const leanURL = snapshot && config.leanWasmURL ? config.leanWasmURL : null;
@@ -262,12 +274,12 @@ async function start(config) {
     self.addEventListener("error", uncaught);
     self.addEventListener("unhandledrejection", uncaught);
     settings.instantiateWasm = (imports, done) =>
-      instantiate(imports, async (instance, module) => {
+      instantiate(imports, (instance, module) => {
         mark("wasm");
-        // The snapshot's static data comes from the fresh instance, before its code changes it. A
-        // snapshot that failed reports it below, where its bytes are awaited.
-        await restoring?.copyFrom(instance).catch(() => {});
+        // The snapshot's static data comes from the fresh instance, before its code changes it.
+        // Kept aside, it lets the runtime's creation go on while the snapshot still downloads.
         try {
+          restoring?.keepStatic(instance);
           done(instance, module);
         } catch (error) {
           failed(error);
@@ -281,7 +293,7 @@ async function start(config) {
       self.removeEventListener("unhandledrejection", uncaught);
     }
     mark("created");
-    await restoring?.complete;
+    await restoring?.copyStatic();
     return module;
   };
   const options = { indexURL: config.indexURL, createPyodideModule, stdout: () => {}, stderr: () => {} };
