@@ -324,7 +324,9 @@ def test_every_engine_file_has_a_zstd_copy_a_browser_can_decode(built):
     assert {p.parent for p in built.rglob("*.zst")} <= {p.parent for p in files}
 
 
-def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies(built):
+def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies_and_exports(built):
+    """The lean runtime is the full one with the bodies the engine never reaches stubbed, and
+    without the function exports no JavaScript of the runtime can reach."""
     config = simulator_config(built)
     lean = (built / "simulateur" / config["leanWasmURL"]).resolve().read_bytes()
     full = (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().read_bytes()
@@ -334,7 +336,9 @@ def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies(built):
     for (section, start, at, end), (_, f_start, f_at, f_end) in zip(
         lean_sections, full_sections, strict=True
     ):
-        if section != 10:  # types, imports, table, exports, data...: byte for byte
+        if section == 7:  # exports: see below
+            continue
+        if section != 10:  # types, imports, table, data...: byte for byte
             assert lean[start:end] == full[f_start:f_end], section
             continue
         kept = stubbed = 0
@@ -353,6 +357,23 @@ def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies(built):
         assert (cursor, f_cursor) == (end, f_end)
         # The engine reaches about a thousand functions of seventeen thousand.
         assert engine_assets.LEAN_MIN_FUNCTIONS <= kept < count // 4 < stubbed
+    # Exports: the full runtime's in order, every global, memory and table among them, but only
+    # the functions that the linker's own imports ask for or that the served JavaScript names.
+    lean_exports, full_exports = engine_assets.exports(lean), engine_assets.exports(full)
+    assert [e for e in full_exports if e in lean_exports] == lean_exports
+    assert all(e in lean_exports for e in full_exports if e[1] != 0)
+    runtime = built / "simulateur" / config["indexURL"]
+    javascript = "".join(
+        path.read_text()
+        for path in (runtime / "pyodide.asm.mjs", runtime / "pyodide.mjs", *built.glob("assets/engine/*.js"))
+    )
+    named = set(re.findall(r"[A-Za-z_$][\w$]*", javascript))
+    linked = {name for module, name, _ in engine_assets.imports(full) if module.startswith("GOT.func")}
+    functions = {name for name, kind, _ in full_exports if kind == 0}
+    left = {name for name, kind, _ in lean_exports if kind == 0}
+    assert left == {name for name in functions if name in linked or name in named or f"_{name}" in named}
+    assert linked & functions <= left  # (other GOT entries are JavaScript functions)
+    assert len(left) < len(functions) / 10
 
 
 def test_lean_wasm_stubs_the_bodies_not_kept():
@@ -373,6 +394,12 @@ def test_lean_wasm_stubs_the_bodies_not_kept():
     lean = engine_assets.lean_wasm(module, {2})
     lean_code = b"\x02" + engine_assets.LEAN_STUB + b"\x04\x00\x41\x08\x0b"
     assert lean == module[: -len(code) - 2] + section(10, lean_code)
+    assert [name for name, _, _ in engine_assets.exports(lean)] == ["a", "b"]
+    # Every body kept, export "a" left out.
+    only_b = engine_assets.lean_wasm(module, None, {"b"})
+    assert [name for name, _, _ in engine_assets.exports(only_b)] == ["b"]
+    assert only_b.replace(section(7, b"\x01\x01b\x00\x02"), section(7, exports)) == module
+    assert engine_assets.imports(module) == [("m", "f", 0)]
     assert engine_assets.called_functions(
         "Compiled function 0x5a1b#2 using Liftoff, took 0 ms\nCompiled WasmToJS wrapper x\n"
         "Compiled function 0x5a1b#12 using TurboFan, took 1 ms\n"
