@@ -332,10 +332,10 @@ def initial_memory(wasm: bytes) -> bytes:
 # The lean runtime. Restored from the snapshot, the engine calls about 1,120 of the runtime's
 # 17,000 wasm functions; the other bodies (CPython's compiler, most of its C modules, SDL, ...)
 # would otherwise be downloaded, decoded and validated on every first visit. The lean copy of the wasm
-# keeps every function, type, import, export, table entry and data segment, so the snapshot's
-# memory and table fit it, but a function the requests of coverage_requests() never reach gets a
-# body of one `unreachable` instruction: 4.4 instead of 9.6 MB (1.5 instead of 2.9 MB
-# with zstd). Which functions they reach, Node's V8 says (site/tools/wasm_coverage.mjs). Should a
+# keeps every function, type, import, table entry and data segment, so the snapshot's memory and
+# table fit it, but a function the requests of coverage_requests() never reach gets a body of one
+# `unreachable` instruction: 4.4 instead of 9.6 MB (1.5 instead of 2.9 MB with zstd). Its
+# exports are then cut to those its JavaScript can reach (_Build.lean_bytes): 4.1 MB. Which functions they reach, Node's V8 says (site/tools/wasm_coverage.mjs). Should a
 # visitor's request reach another one, the call traps, and the worker restores the snapshot on
 # the full runtime and answers the request from there: the engine keeps no state between requests.
 LEAN_STUB = b"\x03\x00\x00\x0b"  # a body of 3 bytes: no locals, `unreachable`, `end`
