@@ -8,8 +8,9 @@
 // `config` gives indexURL (the pinned Pyodide files), lockInfo (the `info` of its lock file),
 // snapshotURL, snapshotSize and staticSize (a memory snapshot with the engine imported and its
 // tariffs read, made at build time; the size of its memory in bytes; how many bytes at the start
-// of the memory the wasm's data segments set, where the snapshot's copies come from), leanWasmURL (the lean runtime: the
-// wasm with only the functions the engine's requests reach, see site/hooks/engine_assets.py),
+// of the memory the wasm's data segments set, where the snapshot's copies come from),
+// leanWasmURL (the lean runtime: the wasm with only the functions the engine's requests reach,
+// see site/hooks/engine_assets.py),
 // archiveURL (the simulator package as a zip, fetched only when Python boots without the
 // snapshot) and cached (true when the page noted that an earlier visit kept the wasm and the
 // snapshot in Cache Storage). The page may also put the config, as JSON, in the fragment of this
@@ -158,8 +159,9 @@ function snapshotReader(lookup, url, size, staticSize) {
   /** Once every byte is in, put the kept static data where the snapshot's copies say. */
   state.copyStatic = async () => {
     const copies = await state.complete;
+    if (!image) throw new Error("the runtime's static data was not kept");
     for (const [offset, address, length] of copies) {
-      if (!image || address + length > image.length) throw new Error("a copy of the snapshot lies outside the static data");
+      if (address + length > image.length) throw new Error("a copy of the snapshot lies outside the static data");
       bytes.set(image.subarray(address, address + length), offset);
     }
     image = null;
