@@ -366,34 +366,39 @@ def _name(wasm: bytes, at: int) -> tuple[str, int]:
     return wasm[at : at + length].decode("utf-8"), at + length
 
 
+def _entries(wasm: bytes, number: int) -> tuple[int, int]:
+    """How many entries section ``number`` of a wasm module holds (0 without it), and where the
+    first one starts."""
+    for section, _, at, _ in wasm_sections(wasm):
+        if section == number:
+            return _uleb(wasm, at)
+    return 0, len(wasm)
+
+
 def imports(wasm: bytes) -> list[tuple[str, str, int]]:
     """(module, name, kind) of each import of a wasm module (kind 0: a function, 3: a global)."""
-    for section, _, at, _ in wasm_sections(wasm):
-        if section != 2:
-            continue
-        count, at = _uleb(wasm, at)
-        found = []
-        for _ in range(count):
-            module, at = _name(wasm, at)
-            name, at = _name(wasm, at)
-            kind, at = wasm[at], at + 1
-            found.append((module, name, kind))
-            if kind == 0:  # function: its type index
+    count, at = _entries(wasm, 2)
+    found = []
+    for _ in range(count):
+        module, at = _name(wasm, at)
+        name, at = _name(wasm, at)
+        kind, at = wasm[at], at + 1
+        found.append((module, name, kind))
+        if kind == 0:  # function: its type index
+            _, at = _uleb(wasm, at)
+        elif kind in (1, 2):  # table (element type, then limits) or memory (limits)
+            at += kind == 1
+            flags, at = _uleb(wasm, at)
+            _, at = _uleb(wasm, at)
+            if flags & 1:
                 _, at = _uleb(wasm, at)
-            elif kind in (1, 2):  # table (element type, then limits) or memory (limits)
-                at += kind == 1
-                flags, at = _uleb(wasm, at)
-                _, at = _uleb(wasm, at)
-                if flags & 1:
-                    _, at = _uleb(wasm, at)
-            elif kind == 3:  # global: value type, mutability
-                at += 2
-            elif kind == 4:  # tag: attribute, type index
-                _, at = _uleb(wasm, at + 1)
-            else:
-                raise ValueError(f"import kind {kind} is not handled")
-        return found
-    return []
+        elif kind == 3:  # global: value type, mutability
+            at += 2
+        elif kind == 4:  # tag: attribute, type index
+            _, at = _uleb(wasm, at + 1)
+        else:
+            raise ValueError(f"import kind {kind} is not handled")
+    return found
 
 
 def imported_functions(wasm: bytes) -> int:
@@ -403,19 +408,15 @@ def imported_functions(wasm: bytes) -> int:
 
 def exports(wasm: bytes) -> list[tuple[str, int, bytes]]:
     """(name, kind, the entry's bytes) of each export of a wasm module (kind 0: a function)."""
-    for section, _, at, _ in wasm_sections(wasm):
-        if section != 7:
-            continue
-        count, at = _uleb(wasm, at)
-        found = []
-        for _ in range(count):
-            start = at
-            name, at = _name(wasm, at)
-            kind = wasm[at]
-            _, at = _uleb(wasm, at + 1)
-            found.append((name, kind, wasm[start:at]))
-        return found
-    return []
+    count, at = _entries(wasm, 7)
+    found = []
+    for _ in range(count):
+        start = at
+        name, at = _name(wasm, at)
+        kind = wasm[at]
+        _, at = _uleb(wasm, at + 1)
+        found.append((name, kind, wasm[start:at]))
+    return found
 
 
 def named_exports(wasm: bytes, javascript: str) -> set[str]:
@@ -696,7 +697,7 @@ class _Build:
         self.worker = WORKER_SOURCE.read_bytes()
         self.worker_name = f"engine-worker-{hashlib.sha256(self.worker).hexdigest()[:16]}.js"
         self._lean_name: str | None = None
-        self._static_size: int | None = None
+        self._image: bytes | None = None
         self._lean_bytes: bytes | None = None
         self.lean: Path | None = None  # the lean runtime's wasm in build/cache, once known
 
@@ -719,12 +720,12 @@ class _Build:
             self._lean_name = f"runtime-{digest}.wasm"
         return self._lean_name
 
-    def static_size(self) -> int:
-        """How many bytes at the start of the runtime's memory its data segments set (the snapshot's
-        copies come from there)."""
-        if self._static_size is None:
-            self._static_size = len(initial_memory((self.runtime / "pyodide.asm.wasm").read_bytes()))
-        return self._static_size
+    def image(self) -> bytes:
+        """The runtime's memory as its data segments set it at instantiation: where the snapshot's
+        copies come from (read once per build)."""
+        if self._image is None:
+            self._image = initial_memory((self.runtime / "pyodide.asm.wasm").read_bytes())
+        return self._image
 
     def config(self, base_url: str) -> dict[str, Any]:
         """What the worker needs to start, URLs relative to the page's base.
@@ -736,7 +737,7 @@ class _Build:
             "archiveURL": f"{base_url}/assets/engine/{self.archive_name}",
             "snapshotURL": f"{base_url}/assets/engine/{self.snapshot_name}",
             "snapshotSize": _snapshot().stat().st_size,
-            "staticSize": self.static_size(),
+            "staticSize": len(self.image()),
             "leanWasmURL": f"{base_url}/assets/engine/{self.lean_name()}",
             "engine": self.hash,
             "pyodide": self.pyodide_version,
@@ -959,8 +960,7 @@ def on_post_build(config: Any) -> None:
     engine.mkdir(parents=True, exist_ok=True)
     archive = engine / _build.archive_name
     archive.write_bytes(_build.archive)
-    image = initial_memory((_build.runtime / "pyodide.asm.wasm").read_bytes())
-    (engine / _build.snapshot_name).write_bytes(sparse(_snapshot().read_bytes(), image))
+    (engine / _build.snapshot_name).write_bytes(sparse(_snapshot().read_bytes(), _build.image()))
     (engine / _build.worker_name).write_bytes(_build.worker)
     (engine / _build.lean_name()).write_bytes(_build.lean_bytes())
     # Published only under its hashed name: the copy that came with site/assets is never loaded.
