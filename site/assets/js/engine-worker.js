@@ -13,8 +13,10 @@
 // see site/hooks/engine_assets.py),
 // archiveURL (the simulator package as a zip, fetched only when Python boots without the
 // snapshot) and cached (true when the page noted that an earlier visit kept the wasm and the
-// snapshot in Cache Storage). The page may also put the config, as JSON, in the fragment of this
-// script's URL: the engine then starts as soon as the script runs (see the end).
+// snapshot in Cache Storage); for tests, digestImage asks for `imageDigest` in the answer, the
+// SHA-256 of the runtime's memory as the snapshot's image left it. The page may also put the
+// config, as JSON, in the fragment of this script's URL: the engine then starts as soon as the
+// script runs (see the end).
 // `sources` tells where the wasm and the snapshot were read from: "cache" (Cache Storage, kept
 // by an earlier visit), "network", or for the wasm "loader (reason)" when Pyodide compiled it.
 // `runtime` is "lean" or "full"; `fallback` says why the full runtime took over, or is null.
@@ -82,6 +84,12 @@ async function keepOnly(cache, files) {
   }
 }
 
+/** The SHA-256 of ``bytes``, in hexadecimal. */
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** An error's message, first line only: why the full runtime took over. */
 function firstLine(error) {
   return String(error?.message ?? error).split("\n", 1)[0];
@@ -92,32 +100,56 @@ async function fetchBytes(url) {
 }
 
 /**
- * Writes the published snapshot ``data`` where its bytes belong in ``memory`` (the format is
- * described and written in site/hooks/engine_assets.py) and returns its copies. The file carries
- * only the runs that are neither zeros (``memory`` is zeros already) nor static data the runtime's
- * memory holds right after instantiation: each copy, [offset, address, length], names such data.
+ * The published snapshot ``data`` (format in site/hooks/engine_assets.py), read: `runs`, each
+ * [offset, bytes], what the file carries; `copies`, each [offset, address, length], static data
+ * the runtime's memory holds right after instantiation. Offsets are the snapshot's (Pyodide's
+ * header, then the memory image); every other byte of its ``size`` is zero.
  */
-function writeSparse(memory, data) {
+function readSparse(data, size) {
   if (data.length < 16) throw new Error("snapshot shorter than its header");
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const word = (at) => view.getUint32(at, true);
   if (String.fromCharCode(...data.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
-  if (word(4) !== memory.length) throw new Error(`snapshot of ${word(4)} bytes, ${memory.length} expected`);
+  if (word(4) !== size) throw new Error(`snapshot of ${word(4)} bytes, ${size} expected`);
   const copiesAt = 16 + 8 * word(8);
   const end = copiesAt + 12 * word(12);
   if (data.length < end) throw new Error("snapshot shorter than its table");
+  const runs = [];
   let position = end;
   for (let at = 16; at < copiesAt; at += 8) {
     const offset = word(at);
     const length = word(at + 4);
-    if (position + length > data.length) throw new Error("snapshot shorter than its runs");
-    memory.set(data.subarray(position, position + length), offset);
+    if (position + length > data.length || offset + length > size) throw new Error("snapshot shorter than its runs");
+    runs.push([offset, data.subarray(position, position + length)]);
     position += length;
   }
   if (position !== data.length) throw new Error("snapshot longer than its runs");
   const copies = [];
-  for (let at = copiesAt; at < end; at += 12) copies.push([word(at), word(at + 4), word(at + 8)]);
-  return copies;
+  for (let at = copiesAt; at < end; at += 12) {
+    const copy = [word(at), word(at + 4), word(at + 8)];
+    if (copy[0] + copy[2] > size) throw new Error("a copy of the snapshot lies outside it");
+    copies.push(copy);
+  }
+  return { runs, copies };
+}
+
+/**
+ * Write what the snapshot ``sparse`` holds in [from, to) (its offsets) into ``target``, ``shift``
+ * bytes lower; ``image`` is the fresh runtime's static data, where the copies come from. Only
+ * bytes the file carries or copies are written: ``target`` must hold zeros elsewhere.
+ */
+function writeSnapshotPart(target, sparse, image, from, to, shift) {
+  for (const [offset, bytes] of sparse.runs) {
+    const start = Math.max(offset, from);
+    const end = Math.min(offset + bytes.length, to);
+    if (end > start) target.set(bytes.subarray(start - offset, end - offset), start - shift);
+  }
+  for (const [offset, address, length] of sparse.copies) {
+    if (address + length > image.length) throw new Error("a copy of the snapshot lies outside the static data");
+    const start = Math.max(offset, from);
+    const end = Math.min(offset + length, to);
+    if (end > start) target.set(image.subarray(address + start - offset, address + end - offset), start - shift);
+  }
 }
 
 /**
@@ -140,30 +172,56 @@ function downloaded(state, lookup, url, type) {
 }
 
 /**
- * The snapshot's memory, filled once its bytes are in. Pyodide gets the buffer at once, so it
- * compiles the runtime meanwhile (it would otherwise wait for the whole file); `complete`
- * settles with the copies when every byte is in. Collected whole (see downloaded), the file
- * ended before the runtime was ready for it rather than after (740 instead of 784 ms from
- * navigation; medians of 11 cold loads, lean runtime).
+ * The snapshot, for Pyodide's loader and the runtime. Pyodide gets `bytes` at once, a buffer of
+ * the snapshot's size, so it sizes the memory and compiles the runtime meanwhile (it would
+ * otherwise wait for the whole file); `complete` settles when every byte of the file is in.
+ * Collected whole (see downloaded), the file ended before the runtime was ready for it rather than
+ * after (740 instead of 784 ms from navigation; medians of 11 cold loads, lean runtime).
+ * Only Pyodide's header, which it reads, is written to `bytes` (writeHeader); the memory image is
+ * written straight into the runtime's memory (writeImage), where Pyodide would copy all of it.
  */
 function snapshotReader(lookup, url, size, staticSize) {
-  const bytes = new Uint8Array(size);
+  const bytes = new Uint8Array(size); // untouched but for the header: the system gives it no page
   const state = { bytes };
-  state.complete = downloaded(state, lookup, url, "application/octet-stream").then((data) => writeSparse(bytes, data));
+  state.complete = downloaded(state, lookup, url, "application/octet-stream").then((data) => readSparse(data, size));
   state.complete.catch(() => {}); // reported where `complete` is awaited
+  let sparse = null;
   let image = null;
+  let stackLow = 0;
+  let header = 0;
   /** Keep the static data of ``instance``'s memory, as its data segments set it: no code has run. */
   state.keepStatic = (instance) => {
     image = new Uint8Array(instance.exports.memory.buffer, 0, staticSize).slice();
+    stackLow = instance.exports.__stack_low?.value ?? 0;
   };
-  /** Once every byte is in, put the kept static data where the snapshot's copies say. */
-  state.copyStatic = async () => {
-    const copies = await state.complete;
+  /** Once every byte is in, write Pyodide's header (what precedes the memory image) to `bytes`. */
+  state.writeHeader = async () => {
+    sparse = await state.complete;
     if (!image) throw new Error("the runtime's static data was not kept");
-    for (const [offset, address, length] of copies) {
-      if (address + length > image.length) throw new Error("a copy of the snapshot lies outside the static data");
-      bytes.set(image.subarray(address, address + length), offset);
-    }
+    writeSnapshotPart(bytes, sparse, image, 0, 8, 0);
+    header = new DataView(bytes.buffer).getUint32(4, true);
+    if (header < 8 || header > size) throw new Error(`snapshot header of ${header} bytes`);
+    writeSnapshotPart(bytes, sparse, image, 8, header, 0);
+  };
+  /**
+   * Make ``memory`` (the runtime's, as a Uint8Array) equal the snapshot's image, which Pyodide
+   * hands over as ``view`` (`bytes` past the header). The runtime's start has written only below
+   * ``brk`` (its heap's end): its static data, its stack, which grows down from the heap's start,
+   * and a few allocations. So the memory is zeroed below the stack, and from the stack's lowest
+   * byte that is not zero up to ``brk``; the stack's untouched pages below that, and everything
+   * above, are left alone (zeroing them is what made the copy slow). Then the runs and copies.
+   */
+  state.writeImage = (memory, view, brk) => {
+    if (view.buffer !== bytes.buffer || view.byteOffset !== header) throw new Error("not this snapshot's image");
+    if (memory.length < view.length) throw new Error("the runtime's memory is smaller than the snapshot");
+    const end = Math.min(brk, view.length);
+    const low = Math.min(stackLow - (stackLow % 4), end);
+    memory.fill(0, 0, low);
+    const words = new Int32Array(memory.buffer, low, (end - low) >> 2);
+    let first = 0;
+    while (first < words.length && words[first] === 0) first++;
+    memory.fill(0, low + 4 * first, end);
+    writeSnapshotPart(memory, sparse, image, header, size, header);
     image = null;
   };
   return state;
@@ -259,6 +317,7 @@ async function start(config) {
   const { loadPyodide } = await import(`${config.indexURL}pyodide.mjs`);
   mark("loader");
   let restoring = null; // the snapshot being restored: the runtime must not start before its bytes are in
+  let writtenImage = null; // for tests (config.digestImage): the memory as the snapshot's image left it
   const createPyodideModule = async (settings) => {
     mark("module");
     const instantiate = settings.instantiateWasm;
@@ -275,6 +334,18 @@ async function start(config) {
     };
     self.addEventListener("error", uncaught);
     self.addEventListener("unhandledrejection", uncaught);
+    // The snapshot's image goes straight into the runtime's memory (see snapshotReader).
+    const snapshotBeingRestored = restoring;
+    if (snapshotBeingRestored) {
+      settings.writeSnapshotImage = (view) => {
+        snapshotBeingRestored.writeImage(settings.HEAP8, view, settings._sbrk(0));
+        if (config.digestImage) writtenImage = settings.HEAP8.slice(0, view.length);
+      };
+    }
+    // The engine loads no package, so Pyodide's package index is not built: that step lists the
+    // site-packages folder and registers import hooks, about 9 ms of Python on the worker's path
+    // to ready (medians of 17 cold loads, an instrumented build).
+    if (settings.API) settings.API.lockFilePromise = undefined;
     settings.instantiateWasm = (imports, done) =>
       instantiate(imports, (instance, module) => {
         mark("wasm");
@@ -295,13 +366,13 @@ async function start(config) {
       self.removeEventListener("unhandledrejection", uncaught);
     }
     mark("created");
-    await restoring?.copyStatic();
+    await restoring?.writeHeader();
     return module;
   };
   const options = { indexURL: config.indexURL, createPyodideModule, stdout: () => {}, stderr: () => {} };
-  // The engine loads no package: with the lock file's header and no package, loadPyodide neither
-  // fetches nor indexes the 119 KB pyodide-lock.json (its ABI check still runs), and any package
-  // URL would still be resolved next to the runtime, never on Pyodide's CDN.
+  // The engine loads no package: given the lock file's header and no package, loadPyodide does not
+  // fetch the 119 KB pyodide-lock.json (nor builds the package index, see createPyodideModule),
+  // and any package URL would still be resolved next to the runtime, never on Pyodide's CDN.
   if (config.lockInfo) {
     options.lockFileContents = { info: config.lockInfo, packages: {} };
     options.packageBaseUrl = config.indexURL;
@@ -377,6 +448,7 @@ async function start(config) {
       start: t0,
       marks,
       timings: { runtime_ms: t1 - t0, engine_ms: t2 - t1, total_ms: t2 - t0 },
+      imageDigest: writtenImage ? await sha256(writtenImage) : undefined,
     },
   };
 }
