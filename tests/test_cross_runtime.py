@@ -325,6 +325,58 @@ def test_the_edited_runtime_still_links_symbols_on_demand(runtime: Path) -> None
     assert found["mapped"], found
 
 
+TABLE_SLOTS_CHECK = """
+const [dir, workerPath] = process.argv.slice(1);
+const { readFileSync } = await import("node:fs");
+const vm = await import("node:vm");
+// The worker's own tableSlots, its script run in a context of its own (it starts nothing there).
+const context = vm.createContext({ self: { fetch: () => Promise.reject(new Error("no network")), location: { hash: "" } } });
+vm.runInContext(readFileSync(workerPath, "utf-8"), context);
+const slots = context.tableSlots(new Uint8Array(readFileSync(dir + "/pyodide.asm.wasm")));
+const { loadPyodide } = await import(dir + "/pyodide.mjs");
+const { default: factory } = await import(dir + "/pyodide.asm.mjs");
+let reads = 0;
+const get = WebAssembly.Table.prototype.get;
+WebAssembly.Table.prototype.get = function (index) {
+  reads += 1;
+  return get.call(this, index);
+};
+const start = async (given) => {
+  let linked = null;
+  const createPyodideModule = (settings) => {
+    settings.tableSlots = given;
+    // Reads of the table until the runtime is created: the linker's lookups and Python's start.
+    reads = 0;
+    return factory(settings).then((module) => ((linked = reads), module));
+  };
+  const pyodide = await loadPyodide({ indexURL: dir + "/", createPyodideModule, stdout: () => {}, stderr: () => {} });
+  return {
+    entries: Object.entries(pyodide._module.GOT).map(([name, entry]) => [name, entry.value]),
+    linked,
+    sum: pyodide.runPython("sum(range(10))"),
+  };
+};
+const scanned = await start(null);
+const looked = await start(slots);
+console.log(JSON.stringify({ slots: slots && slots.size, scanned, looked }));
+"""
+
+
+def test_the_linker_finds_slots_in_the_workers_table_map_as_in_the_table(runtime: Path) -> None:
+    """Given the slots the engine's worker reads from the wasm's element segment (tableSlots), the
+    edited linker gives every entry the slot a read of the whole table gives, and the runtime's
+    creation reads thousands fewer slots."""
+    worker = REPO / "site" / "assets" / "js" / "engine-worker.js"
+    found = _node_json(TABLE_SLOTS_CHECK, str(runtime), str(worker))
+    assert found["slots"] > 7000, found["slots"]  # the element segment's distinct functions
+    scanned, looked = found["scanned"], found["looked"]
+    assert scanned["sum"] == looked["sum"] == 45
+    assert len(looked["entries"]) > 200
+    assert looked["entries"] == scanned["entries"]
+    # Python's own start (a fresh boot here) reads slots too: the difference is the table's scan.
+    assert scanned["linked"] - looked["linked"] > 8000, (scanned["linked"], looked["linked"])
+
+
 RESTORED_CHECK = """
 const [dir, snapshot, emptyZip] = process.argv.slice(1);
 const { readFileSync } = await import("node:fs");

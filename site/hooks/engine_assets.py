@@ -62,6 +62,15 @@ PYODIDE_FILES = (
 # all the functions in one module that imports them and exports them again: the step from
 # instantiation to a created runtime went from about 80 to 50 ms warm and 82 to 61 ms cold (medians
 # of 11 interleaved loads; tests/test_cross_runtime.py checks the slots).
+#
+# To find a function's existing slot, `addFunction` reads every slot of the table once (18,733, of
+# which 8,732 are filled, each read making V8 create a function object: 9 ms of the worker's path).
+# Given `Module.tableSlots` (function index to slot, read by the worker from the wasm's element
+# segment), the second edit looks the slot up instead, by the index V8 gives an exported function
+# as its name, and checks that the table holds the function there; without it, or should the check
+# fail, the table is read as before. The only other such lookup before the engine is ready is for
+# CPython's call trampoline, a function of a module made at start-up, which no slot can hold yet:
+# the fifth edit gives it an empty slot directly, as `addFunction` would after its lookup.
 REPORT_UNDEFINED = (
     "var reportUndefinedSymbols=()=>{for(var[symName,entry]of Object.entries(GOT)){if(entry.value==-1){"
     "var value=resolveGlobalSymbol(symName,true).sym;if(!value&&!entry.required){entry.value=0;continue}"
@@ -71,12 +80,17 @@ REPORT_UNDEFINED = (
     "else{throw new Error(`bad export type for '${symName}': ${typeof value} (${value})`)}}}};"
 )
 ADD_FUNCTIONS_AT_ONCE = (
-    # addFunction's steps for each function, in order, with the wrapping left for the end
-    "var addFunctionsAtOnce=pending=>{var wrapped=[];"
-    "for(var[entry,func]of pending){var slot=getFunctionAddress(func);"
+    # addFunction's steps for each function, in order, with the wrapping left for the end; the
+    # existing slot from Module.tableSlots when given (a JavaScript function has no index for a
+    # name, and no slot yet), else from the whole table
+    "var addFunctionsAtOnce=pending=>{var wrapped=[],slots=Module.tableSlots,taken=new Map;"
+    "var slotOf=func=>{if(taken.has(func))return taken.get(func);if(!slots)return getFunctionAddress(func);"
+    "var known=slots.get(Number(func.name));if(known===undefined)return 0;"
+    "return getWasmTableEntry(known)===func?known:getFunctionAddress(func)};"
+    "for(var[entry,func]of pending){var slot=slotOf(func);"
     "if(!slot){slot=getEmptyTableSlot();try{setWasmTableEntry(slot,func)}"
     "catch(err){if(!(err instanceof TypeError))throw err;wrapped.push([slot,func])}"
-    "functionsInTableMap.set(func,slot)}entry.value=slot}"
+    "functionsInTableMap?.set(func,slot)}taken.set(func,slot);entry.value=slot}"
     "if(!wrapped.length)return;"
     # one module: a type per signature, function i imported as e.i and exported as i
     "var leb=n=>{var out=[];do{var low=n&127;n>>>=7;out.push(n?low|128:low)}while(n);return out};"
@@ -111,6 +125,12 @@ FINALIZE_CALLS = (
     ("API.importlib=", 'API.importlib=t?API._pyodide._base.import_module("importlib"):'),
     ("let i=", 'let i=t?o("__main__").__dict__:'),
     ("s=API.runPythonInternal", 's=t?o("builtins").__dict__:API.runPythonInternal'),
+)
+
+TRAMPOLINE_SLOT = (
+    "return addFunction(trampolineInstance.exports.trampoline_call)}",
+    "var trampoline=trampolineInstance.exports.trampoline_call,slot=getEmptyTableSlot();"
+    "setWasmTableEntry(slot,trampoline);functionsInTableMap?.set(trampoline,slot);return slot}",
 )
 
 # `restoreSnapshot` copies the snapshot's whole memory image (31 MB) into the runtime's memory,
@@ -227,6 +247,7 @@ RUNTIME_EDITS = (
     ),
     ("pyodide.asm.mjs", FINALIZE_SOURCE, _replaced(FINALIZE_SOURCE, FINALIZE_CALLS)),
     ("pyodide.asm.mjs", *RESTORE_HOOK),
+    ("pyodide.asm.mjs", *TRAMPOLINE_SLOT),
     *(("pyodide.asm.mjs", old, new) for old, new in FACTORY_EAGER),
 )
 # The published snapshot: "ACSP", the memory's size, the number of runs, the number of copies,
