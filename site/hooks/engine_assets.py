@@ -137,8 +137,8 @@ TRAMPOLINE_SLOT = (
 # which makes the system give the memory every one of its 7,680 pages, most of them to hold zeros.
 # The fourth edit lets the runtime's settings take that copy over (`writeSnapshotImage`, given the
 # image as Pyodide would copy it): the engine's worker writes only the snapshot's runs and copies,
-# and zeros only what the runtime's start has written (see snapshotReader in the worker). Without
-# the setting, as in our Node tools, the copy is made as before. In 21 interleaved cold loads the
+# and zeros only the part the runtime's start can have written (see snapshotReader in the worker).
+# Without the setting, as in our Node tools, the copy is made as before. In 21 interleaved cold loads the
 # worker's step from the runtime created to ready went from 88 to 54 ms (medians; paired, 19 ms
 # shorter, 90% interval 9 to 41), with the package index also left out (see the worker's
 # createPyodideModule).

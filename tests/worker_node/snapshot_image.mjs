@@ -3,7 +3,8 @@
 // load. Given a published (sparse) snapshot and a runtime's memory as its start left it, it
 // writes the snapshot's image into that memory the way the worker does and prints the memory.
 // usage: node snapshot_image.mjs WORKER_JS SPARSE_FILE CASE_JSON OUT_FILE
-//   CASE_JSON: {size, staticSize, stackLow, brk, memory: FILE (the memory before the write)}
+//   CASE_JSON: {size, staticSize, brk, memory: FILE (the memory before the write),
+//               fresh: FILE (its static data at instantiation)}
 import fs from "node:fs";
 import vm from "node:vm";
 
@@ -15,7 +16,6 @@ const context = vm.createContext({
   Blob,
   DataView,
   Uint8Array,
-  Int32Array,
   Promise,
   Error,
   Math,
@@ -30,9 +30,9 @@ const lookup = Promise.resolve({ match: async () => new Response(published) });
 const reader = context.snapshotReader(lookup, "snapshot.bin", testCase.size, testCase.staticSize);
 const memory = new Uint8Array(fs.readFileSync(testCase.memory));
 // What the worker keeps at instantiation: the fresh memory's static data (the case's, before the
-// start wrote anything, is given as `fresh`) and where the stack ends.
+// start wrote anything, is given as `fresh`).
 const fresh = new Uint8Array(fs.readFileSync(testCase.fresh));
-reader.keepStatic({ exports: { memory: { buffer: fresh.buffer }, __stack_low: { value: testCase.stackLow } } });
+reader.keepStatic({ exports: { memory: { buffer: fresh.buffer } } });
 await reader.writeHeader();
 const header = new DataView(reader.bytes.buffer).getUint32(4, true);
 reader.writeImage(memory, reader.bytes.subarray(header), testCase.brk);
