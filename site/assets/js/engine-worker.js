@@ -209,11 +209,11 @@ function snapshotReader(lookup, url, size, staticSize) {
   };
   /**
    * Make ``memory`` (the runtime's, as a Uint8Array) equal the snapshot's image, which Pyodide
-   * hands over as ``view`` (`bytes` past the header: only where it starts counts). The runtime's start has written only below
-   * ``brk`` (its heap's end: its static data, its stack, which grows down from the heap's start,
-   * and a few allocations), so only that part is zeroed; everything above, two thirds of the
-   * memory, is left alone (the system gives those pages only as the runs are written). Then the
-   * runs and copies. Zeroing all of it (14.5 MB, mostly stack never used) is quicker than finding
+   * hands over as ``view`` (`bytes` past the header: only where it starts counts). The runtime's
+   * start has written only below ``brk`` (its heap's end: its static data, its stack, which grows
+   * down from the heap's start, and a few allocations), so only that part is zeroed; everything
+   * above, two thirds of the memory, is left alone (the system gives those pages only as the runs
+   * are written). Then the runs and copies. Zeroing all of it (14.5 MB, mostly stack never used) is quicker than finding
    * the stack's lowest written byte first: reading an untouched page costs about what writing it
    * does (the whole write took 22 against 28 ms; medians of 9 interleaved cold loads).
    */
@@ -233,17 +233,22 @@ const slotsOf = new WeakMap();
 /**
  * Where the table of the wasm module ``bytes`` holds each function once instantiated: a Map from
  * function index to its last slot (the one a scan of the whole table would note), read from the
- * module's element segment; null for a module whose table is filled some other way. The runtime's
+ * module's element segment; null for a module whose table is filled some other way, or for bytes
+ * that are not a whole module (V8's compile then says what is wrong). The runtime's
  * linker looks up the slots of about 240 functions at start-up: given these (the edited
  * addFunctionsAtOnce, site/hooks/engine_assets.py), it no longer reads the table's 18,733 slots,
  * which makes V8 create a function object for each of the 8,732 filled ones.
  */
 function tableSlots(bytes) {
   let at = 8;
+  const next = () => {
+    if (at >= bytes.length) throw new RangeError("the module ends too soon");
+    return bytes[at++];
+  };
   const uleb = () => {
     let value = 0;
     for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++];
+      const byte = next();
       value += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) return value;
     }
@@ -253,30 +258,33 @@ function tableSlots(bytes) {
     let shift = 0;
     let byte;
     do {
-      byte = bytes[at++];
+      byte = next();
       value += (byte & 0x7f) * 2 ** shift;
       shift += 7;
     } while (byte & 0x80);
     return byte & 0x40 ? value - 2 ** shift : value;
   };
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    const size = uleb();
-    const end = at + size;
-    if (id === 9) {
-      const slots = new Map();
-      for (let segments = uleb(); segments > 0; segments--) {
-        // Only an active segment of function indices for table 0 at a constant offset (flags 0,
-        // `i32.const N; end`) is read; any other kind: no slots.
-        if (uleb() !== 0 || bytes[at++] !== 0x41) return null;
-        const offset = sleb();
-        if (offset < 0 || bytes[at++] !== 0x0b) return null;
-        const count = uleb();
-        for (let i = 0; i < count; i++) slots.set(uleb(), offset + i);
+  try {
+    while (at < bytes.length) {
+      const id = next();
+      const end = uleb() + at;
+      if (id === 9) {
+        const slots = new Map();
+        for (let segments = uleb(); segments > 0; segments--) {
+          // Only an active segment of function indices for table 0 at a constant offset (flags 0,
+          // `i32.const N; end`) is read; any other kind: no slots.
+          if (uleb() !== 0 || next() !== 0x41) return null;
+          const offset = sleb();
+          if (offset < 0 || next() !== 0x0b) return null;
+          const count = uleb();
+          for (let i = 0; i < count; i++) slots.set(uleb(), offset + i);
+        }
+        return at === end ? slots : null;
       }
-      return at === end ? slots : null;
+      at = end;
     }
-    at = end;
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
   }
   return null;
 }
