@@ -127,6 +127,8 @@ FINALIZE_CALLS = (
     ("s=API.runPythonInternal", 's=t?o("builtins").__dict__:API.runPythonInternal'),
 )
 
+# The fifth edit: CPython's call trampoline gets an empty slot without a lookup (see above the
+# second one).
 TRAMPOLINE_SLOT = (
     "return addFunction(trampolineInstance.exports.trampoline_call)}",
     "var trampoline=trampolineInstance.exports.trampoline_call,slot=getEmptyTableSlot();"
@@ -138,9 +140,9 @@ TRAMPOLINE_SLOT = (
 # The fourth edit lets the runtime's settings take that copy over (`writeSnapshotImage`, given the
 # image as Pyodide would copy it): the engine's worker writes only the snapshot's runs and copies,
 # and zeros only the part the runtime's start can have written (see snapshotReader in the worker).
-# Without the setting, as in our Node tools, the copy is made as before. In 21 interleaved cold loads the
-# worker's step from the runtime created to ready went from 88 to 54 ms (medians; paired, 19 ms
-# shorter, 90% interval 9 to 41), with the package index also left out (see the worker's
+# Without the setting, as in our Node tools, the copy is made as before. In 21 interleaved cold
+# loads the worker's step from the runtime created to ready went from 88 to 54 ms (medians; paired,
+# 19 ms shorter, 90% interval 9 to 41), with the package index also left out (see the worker's
 # createPyodideModule).
 RESTORE_COPY = "return Module.HEAP8.set(t),l};"
 RESTORE_HOOK = (
