@@ -13,18 +13,13 @@ import random
 import shutil
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "site" / "hooks"))
-import engine_assets
+from .browser import ROOT, load_module
 
-sys.path.pop(0)
-
-ROOT = Path(__file__).resolve().parents[1]
-
+engine_assets = load_module("engine_assets_worker", ROOT / "site" / "hooks" / "engine_assets.py")
 WORKER = ROOT / "site" / "assets" / "js" / "engine-worker.js"
 HARNESS = ROOT / "tests" / "worker_node" / "snapshot_image.mjs"
 BLOCK = engine_assets.SPARSE_BLOCK
