@@ -371,6 +371,95 @@ def test_changes_match_the_cli_exactly(page, site_url):
     assert page.get_attribute("#sim-summary .sim-summary-best", "data-formula") == best
 
 
+def test_the_results_are_patched_in_place_so_what_the_visitor_opened_stays_open(page, site_url):
+    open_simulator(page, site_url)
+    explain = "#sim-compare details.sim-explain[data-formula=selection]"
+    page.click(f"{explain} summary")
+    page.evaluate(
+        """explain => {
+            window.__kept = {details: document.querySelector(explain), card: document.querySelector(
+                '#sim-compare .sim-card[data-formula=selection]'), row: document.querySelector('#sim-whatif tr[data-formula=selection]')};
+        }""",
+        explain,
+    )
+    updates = page.evaluate("window.__sim.updates.length")
+    page.fill("#f-profile-turnover", "1500000")
+    expected = expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="1500000"))
+    wait_for_totals(page, expected)
+    assert page.evaluate("window.__sim.updates.length") == updates + 1
+    # The same nodes, with the new figures: the explanation is still open and shows the new total.
+    assert page.evaluate(f"document.querySelector('{explain}') === window.__kept.details")
+    assert page.evaluate(f"document.querySelector('{explain}').open")
+    assert page.evaluate(
+        "document.querySelector('#sim-compare .sim-card[data-formula=selection]') === window.__kept.card"
+    )
+    last_row = page.locator(f"{explain} .sim-subtotal tr").last
+    assert last_row.locator("td.sim-num").inner_text().replace("\u202f", " ").replace("\xa0", " ") == (
+        page.locator("#sim-compare .sim-card[data-formula=selection] .sim-amount")
+        .inner_text()
+        .replace("\u202f", " ")
+        .replace("\xa0", " ")
+    )
+    # The what-if table (a live region) is patched as well, once typing pauses.
+    compared = cli(
+        {"op": "compare", "profile": dict(engine_assets.DEFAULT_PROFILE, turnover="1500000"), "options": {}}
+    )
+    terms = next(f["terms"] for f in compared["formulas"] if f["formula"] == "selection")
+    invoice = page.evaluate("window.__sim.lastRequests.invoice")
+    settled = cli({"op": "settle", "terms": terms, "invoices": [invoice], "paid_this_year": "0"})
+    indemnity = settled["invoices"][0]["indemnity"]
+    page.wait_for_function(
+        "value => document.querySelector('#sim-whatif tr[data-formula=selection] [data-indemnity]')?.dataset.indemnity === value",
+        arg=indemnity,
+    )
+    assert page.evaluate(
+        "document.querySelector('#sim-whatif tr[data-formula=selection]') === window.__kept.row"
+    )
+
+
+def test_patch_keeps_nodes_by_key_and_what_other_scripts_added(page, site_url):
+    page.goto(f"{site_url}simulateur/")
+    result = page.evaluate(
+        """async () => {
+            const { patch } = await import(new URL('../assets/js/patch.mjs', location.href).href);
+            const box = document.createElement('div');
+            box.innerHTML = '<ul><li data-formula="a" class="x">1</li><li data-formula="b">2</li><li data-formula="c">3</li></ul>'
+                + '<details data-formula="a"><summary>s</summary><p title="t">old</p></details><p>tail</p>';
+            const [a, b, c] = box.querySelectorAll('li');
+            const details = box.querySelector('details');
+            details.open = true;
+            const added = Object.assign(document.createElement('span'), {textContent: 'added'});
+            added.dataset.keep = '';
+            b.append(added);
+            patch(box, '<ul><li data-formula="c">3</li><li data-formula="a">1,5</li><li data-formula="b" class="y">2</li></ul>'
+                + '<details data-formula="a"><summary>s</summary><p>new</p></details>');
+            const lis = [...box.querySelectorAll('li')];
+            return {
+                order: lis.map((li) => li.dataset.formula),
+                same: lis[0] === c && lis[1] === a && lis[2] === b,
+                texts: lis.map((li) => li.firstChild.nodeValue),
+                aClass: a.getAttribute('class'), bClass: b.getAttribute('class'),
+                kept: b.lastChild === added,
+                detailsSame: box.querySelector('details') === details, open: details.open,
+                p: details.querySelector('p').outerHTML,
+                tail: box.lastElementChild.tagName,
+                gone: (patch(box, '<ul><li data-formula="b">2</li></ul>'), box.innerHTML),
+            };
+        }"""
+    )
+    assert result["order"] == ["c", "a", "b"]
+    assert result["same"] is True  # moved, not made anew
+    assert result["texts"] == ["3", "1,5", "2"]
+    assert result["aClass"] is None  # attributes follow the new markup
+    assert result["bClass"] == "y"
+    assert result["kept"] is True  # another script's element stays where it was
+    assert result["detailsSame"] is True
+    assert result["open"] is True  # the visitor's choice stays
+    assert result["p"] == "<p>new</p>"
+    assert result["tail"] == "DETAILS"  # what the new markup lacks is removed
+    assert result["gone"] == '<ul><li data-formula="b">2<span data-keep="">added</span></li></ul>'
+
+
 def test_the_summary_stays_in_view_while_the_form_is_filled(page, site_url):
     open_simulator(page, site_url)
     box = page.locator("#sim-summary")

@@ -124,6 +124,28 @@ def test_api_reference_is_accessible(page, site_url):
     assert axe(page) == []
 
 
+def test_quote_buttons_follow_the_cards_through_updates(page, site_url):
+    page.goto(f"{site_url}simulateur/")
+    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_selector("#sim-compare .ac-quote-link")
+    buttons = "#sim-compare .sim-card[data-formula={}] .ac-quote-link"
+    # Without named clients Sélection cannot be quoted: its card says why and loses its button.
+    while page.locator("#sim-buyers .sim-remove").count():
+        page.locator("#sim-buyers .sim-remove").first.click()
+    page.wait_for_selector("#sim-compare .sim-card--off[data-formula=selection]")
+    assert page.locator(buttons.format("selection")).count() == 0
+    assert page.locator(buttons.format("essentielle")).count() == 1
+    assert page.locator(buttons.format("tout_compris")).count() == 1
+    page.click("#sim-add-buyer")
+    page.fill("#f-buyer-name-0", "Client A")
+    page.fill("#f-buyer-share-0", "20")
+    page.wait_for_selector(
+        "#sim-compare .sim-card[data-formula=selection]:not(.sim-card--off) [data-premium-total]"
+    )
+    for formula in ("essentielle", "selection", "tout_compris"):
+        assert page.locator(buttons.format(formula)).count() == 1, formula
+
+
 def test_simulator_keeps_the_chosen_formula_for_the_quote_page(page, site_url):
     page.goto(f"{site_url}simulateur/?profile.turnover=640000")  # one computation, no re-rendering later
     page.wait_for_function(READY, timeout=60_000)

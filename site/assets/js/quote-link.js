@@ -1,24 +1,32 @@
 // On the simulator page: a "Demander un devis" button under each available formula card. A click
 // keeps the current simulation in sessionStorage ("ac-simulation": {request, formula, label,
 // broker_id, back}) and opens the quote page, which sends it to the API. Reads the simulator's
-// state (window.__sim, #sim-boot) and never changes it; the cards are re-rendered by the
-// simulator, so the buttons are added again after each rendering.
+// state (window.__sim, #sim-boot) and never changes it. The simulator patches the cards in place
+// and leaves elements marked `data-keep` alone; after each of its updates the buttons are matched
+// to the cards again (a formula may have become unavailable, or available).
 const compare = document.getElementById("sim-compare");
 const form = document.getElementById("sim-form");
 const broker = new URLSearchParams(location.search).get("courtier"); // read before the simulator rewrites the URL
 const devisUrl = new URL("../../devis/", import.meta.url);
 
-function addButtons() {
+function syncButtons() {
   for (const card of compare.querySelectorAll(".sim-card[data-formula]")) {
-    if (card.classList.contains("sim-card--off") || card.querySelector(".ac-quote-link")) continue;
-    const label = card.querySelector("h3")?.textContent.trim() ?? card.dataset.formula;
-    const box = document.createElement("p");
-    box.className = "ac-quote";
-    box.innerHTML = `<button type="button" class="md-button md-button--primary ac-quote-link">Demander un devis<span class="sim-sr"> pour la formule </span></button><span class="ac-quote-note" role="status"></span>`;
-    box.querySelector(".sim-sr").append(label);
-    box.querySelector("button").dataset.formula = card.dataset.formula;
-    card.append(box);
+    const box = card.querySelector(".ac-quote");
+    if (card.classList.contains("sim-card--off")) box?.remove();
+    else if (!box) card.append(quoteBox(card));
+    else if (box.lastElementChild.textContent) box.lastElementChild.textContent = ""; // the cards match the form again
   }
+}
+
+function quoteBox(card) {
+  const label = card.querySelector("h3")?.textContent.trim() ?? card.dataset.formula;
+  const box = document.createElement("p");
+  box.className = "ac-quote";
+  box.dataset.keep = ""; // the simulator's patch leaves it in place
+  box.innerHTML = `<button type="button" class="md-button md-button--primary ac-quote-link">Demander un devis<span class="sim-sr"> pour la formule </span></button><span class="ac-quote-note" role="status"></span>`;
+  box.querySelector(".sim-sr").append(label);
+  box.querySelector("button").dataset.formula = card.dataset.formula;
+  return box;
 }
 
 /** The engine request behind the cards on screen, or null while they do not match the form. */
@@ -55,5 +63,7 @@ compare.addEventListener("click", (event) => {
   location.assign(devisUrl.href);
 });
 
-new MutationObserver(addButtons).observe(compare, { childList: true });
-addButtons();
+document.addEventListener("sim:updated", (event) => {
+  if (event.detail?.kind === "compare") syncButtons();
+});
+syncButtons();

@@ -1,12 +1,13 @@
 // The simulator page: reads the form, asks the engine (Pyodide in a worker) and shows the
 // results. The first results come from the build; the form works while the engine loads.
+import { patch } from "./patch.mjs";
 import { FORMULAS, renderCompare, renderPortfolio, renderSummary, renderWhatIf } from "./render.mjs";
 
 const root = document.getElementById("sim");
 const boot = JSON.parse(document.getElementById("sim-boot").textContent);
 const config = JSON.parse(document.getElementById("sim-config").textContent);
 const forms = {
-  main: document.getElementById("sim-form"),
+  main: document.getElementById("sim-form"), // the profile's forms, one per group of fields
   whatif: document.getElementById("sim-whatif-form"),
   risk: document.getElementById("sim-risk-form"),
 };
@@ -407,8 +408,8 @@ async function computeOnce() {
     return;
   }
   sim.results.compare = response.result;
-  out.summary.innerHTML = renderSummary(response.result);
-  out.compare.innerHTML = renderCompare(response.result);
+  patch(out.summary, renderSummary(response.result));
+  patch(out.compare, renderCompare(response.result));
   out.compare.dataset.state = "live";
   markStale(out.compare, false);
   markStale(out.summary, false);
@@ -446,7 +447,7 @@ async function runSecondary() {
   if (seq !== secondarySeq) return;
   if (!whatifEmpty && Object.keys(settled).length === compare.formulas.filter((r) => r.available).length) {
     sim.results.whatif = settled;
-    out.whatif.innerHTML = renderWhatIf(settled, boot.labels);
+    patch(out.whatif, renderWhatIf(settled, boot.labels));
     markStale(out.whatif, false);
   } else markStale(out.whatif, true);
   if (empty.includes("cash_cushion")) {
@@ -456,7 +457,7 @@ async function runSecondary() {
     if (seq !== secondarySeq) return;
     if (response.ok) {
       sim.results.portfolio = response.result;
-      out.portfolio.innerHTML = renderPortfolio(response.result);
+      patch(out.portfolio, renderPortfolio(response.result));
       markStale(out.portfolio, false);
     } else {
       showError(response.error.field, response.error.message);
