@@ -3,14 +3,17 @@
 On a shared two-CPU machine the same build's medians move by 100 ms from one run to the next,
 so two changes are only compared in the same run, one load of each in turn::
 
-    .venv/bin/python benchmarks/site_ab.py before=/tmp/site-before after=build/site [--runs 7] [--cold] [--warm]
+    .venv/bin/python benchmarks/site_ab.py before=/tmp/site-before after=build/site [--runs 7] [--cold] [--warm] [--changes N]
 
 Each ``LABEL=DIR`` is a built site (``mkdocs build -d DIR``). Cold: a new Chromium per load.
 Warm: one persistent profile per build, loaded once, then one new tab per load. It prints, per
 build, the medians (and every run) of first premium painted, engine ready, the time from the
 worker's start to ready (the worker's own path, without the wait for the page's main thread) and
-the worker's marks on the page's clock. Standard library and Playwright only; measuring helpers
-from ``site.py``.
+the worker's marks on the page's clock. With ``--changes N``, each cold load then takes N changes
+of the turnover, as ``site.py`` does, and the report adds, per load, the median of the page's
+input-to-premiums figure and of the same to the next frame (the first five changes of a load left
+out: V8 has not optimised the page's code yet). Standard library and Playwright only; measuring
+helpers from ``site.py``.
 """
 
 from __future__ import annotations
@@ -48,8 +51,24 @@ def figures(load: Any) -> dict[str, float | None]:
     return out
 
 
-def report(label: str, mode: str, loads: list[Any]) -> None:
-    rows = [figures(x) for x in loads]
+WARM_UP_CHANGES = 5
+
+
+def changes(page: Any, count: int, seed: int) -> dict[str, float | None]:
+    """``count`` turnover changes in a loaded page: the medians of the page's own figures."""
+    page.wait_for_timeout(1000)  # the what-if and portfolio of the load are done
+    updates, frames = bench.turnover_changes(page, count, seed)
+    updates, frames = updates[WARM_UP_CHANGES:], frames[WARM_UP_CHANGES:]
+    return {
+        "input -> premiums [median]": statistics.median(updates) if updates else None,
+        "input -> next frame [median]": statistics.median(frames) if frames else None,
+    }
+
+
+def report(
+    label: str, mode: str, loads: list[Any], extras: list[dict[str, float | None]] | None = None
+) -> None:
+    rows = [figures(x) | (extra or {}) for x, extra in zip(loads, extras or [None] * len(loads), strict=True)]
     names: list[str] = []
     for row in rows:
         names += [n for n in row if n not in names]
@@ -57,8 +76,9 @@ def report(label: str, mode: str, loads: list[Any]) -> None:
     for name in names:
         values = [v for row in rows if (v := row.get(name)) is not None]
         if values:
-            runs = ", ".join(f"{v:.0f}" for v in values)
-            print(f"  {name:<30}{statistics.median(values):8.0f}   [{runs}]")
+            digits = 1 if name.startswith("input ->") else 0
+            runs = ", ".join(f"{v:.{digits}f}" for v in values)
+            print(f"  {name:<30}{statistics.median(values):8.{digits}f}   [{runs}]")
     for load in loads:
         if load.problems or load.error:
             print(f"  problem: {load.error or load.problems[:3]}")
@@ -78,6 +98,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="loads per build and mode (7)")
     parser.add_argument("--cold", action="store_true", help="cold loads only")
     parser.add_argument("--warm", action="store_true", help="warm loads only")
+    parser.add_argument(
+        "--changes", type=int, default=0, help="turnover changes after each cold load (0: none)"
+    )
     args = parser.parse_args()
     modes = [m for m in ("cold", "warm") if getattr(args, m)] or ["cold", "warm"]
     from playwright.sync_api import sync_playwright
@@ -92,6 +115,7 @@ def main() -> int:
             served.append((label, root, stack.enter_context(bench.serving(root))))
         for mode in modes:
             loads: dict[str, list[Any]] = {label: [] for label, _, _ in served}
+            extras: dict[str, list[dict[str, float | None]]] = {label: [] for label, _, _ in served}
             contexts = {}
             if mode == "warm":
                 for label, root, base in served:
@@ -107,13 +131,14 @@ def main() -> int:
                     if mode == "cold":
                         with bench.cold_page(playwright) as page:
                             loads[label].append(bench.load_page(page, base, bench.SIM_PATH, root))
+                            extras[label].append(changes(page, args.changes, run) if args.changes else {})
                     else:
                         page = contexts[label].new_page()
                         loads[label].append(bench.load_page(page, base, bench.SIM_PATH, root))
                         page.close()
                     time.sleep(1)
             for label, _, _ in served:
-                report(label, mode, loads[label])
+                report(label, mode, loads[label], extras[label] if mode == "cold" else None)
     print(f"load average (1 min) after: {Path('/proc/loadavg').read_text().split()[0]}")
     return 0
 
