@@ -400,6 +400,15 @@ def test_the_results_are_patched_in_place_so_what_the_visitor_opened_stays_open(
         .replace("\u202f", " ")
         .replace("\xa0", " ")
     )
+    # A closed explanation has no table after an update: it gets one, with the new figures, as it opens.
+    closed = "#sim-compare details.sim-explain[data-formula=tout_compris]"
+    assert page.locator(f"{closed} table").count() == 0
+    page.focus(f"{closed} summary")
+    page.keyboard.press("Enter")
+    assert page.evaluate(f"document.querySelector('{closed}').open")
+    total = page.locator(f"{closed} .sim-subtotal tr").last.locator("td.sim-num").inner_text()
+    card = page.locator("#sim-compare .sim-card[data-formula=tout_compris] .sim-amount").inner_text()
+    assert total == card
     # The what-if table (a live region) is patched as well, once typing pauses.
     compared = cli(
         {"op": "compare", "profile": dict(engine_assets.DEFAULT_PROFILE, turnover="1500000"), "options": {}}

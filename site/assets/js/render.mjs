@@ -110,8 +110,10 @@ ${row("Franchise par sinistre", euro(t.deductible, { cents: false }))}
 </article>`;
 }
 
-function explanation(result) {
+function explanation(result, withTable) {
   if (!result.available) return "";
+  const summary = `<summary>Le calcul de la prime ${esc(result.label)}, facteur par facteur</summary>`;
+  if (!withTable) return `<details class="sim-explain" data-formula="${esc(result.formula)}">\n${summary}\n</details>`;
   const steps = result.explanation
     .map(
       (s) =>
@@ -126,7 +128,7 @@ function explanation(result) {
     .join("");
   const p = result.premium;
   return `<details class="sim-explain" data-formula="${esc(result.formula)}">
-<summary>Le calcul de la prime ${esc(result.label)}, facteur par facteur</summary>
+${summary}
 ${scrollBox(`Calcul de la prime ${result.label}`, `<table>
 <caption>Prime ${esc(result.label)} : chaque facteur et son effet en euros</caption>
 <thead><tr><th scope="col">Facteur</th><th scope="col">Valeur</th><th scope="col">Effet</th></tr></thead>
@@ -138,8 +140,10 @@ ${scrollBox(`Calcul de la prime ${result.label}`, `<table>
 </details>`;
 }
 
-/** The three formulas side by side, the recommendation and the factor-by-factor explanations. */
-export function renderCompare(result) {
+/** The three formulas side by side, the recommendation and the factor-by-factor explanations.
+ * `explain(formula)` says which explanations get their table: the page leaves out those of
+ * closed ones (most of the markup) and adds a table when its explanation is opened. */
+export function renderCompare(result, { explain = () => true } = {}) {
   const best = result.recommended.formula;
   const cards = result.formulas.map((r) => card(r, r.formula === best)).join("\n");
   const reasons = result.recommended.reasons.map((r) => `<li data-reason="${esc(r.code)}">${esc(r.message)}</li>`).join("");
@@ -148,7 +152,7 @@ export function renderCompare(result) {
 <h3 id="sim-reco-title">Notre recommandation : ${esc(result.recommended.label)}</h3>
 <ul>${reasons}</ul>
 </section>
-<div class="sim-explains">${result.formulas.map(explanation).join("\n")}</div>`;
+<div class="sim-explains">${result.formulas.map((r) => explanation(r, explain(r.formula))).join("\n")}</div>`;
 }
 
 /** The three totals in one line, kept in view above the form: the numbers answer each change

@@ -409,13 +409,26 @@ async function computeOnce() {
   }
   sim.results.compare = response.result;
   patch(out.summary, renderSummary(response.result));
-  patch(out.compare, renderCompare(response.result));
+  patch(out.compare, renderCompare(response.result, { explain: explained }));
   out.compare.dataset.state = "live";
   markStale(out.compare, false);
   markStale(out.summary, false);
   sim.updates.push({ ms: performance.now() - startedAt });
   document.dispatchEvent(new CustomEvent("sim:updated", { detail: { kind: "compare" } }));
   scheduleSecondary();
+}
+
+/** Whether the factor-by-factor table of `formula` is shown: those of closed explanations are
+ * left out of each update and added when the visitor opens one. */
+function explained(formula) {
+  return Boolean(out.compare.querySelector(`details.sim-explain[data-formula="${formula}"]`)?.open);
+}
+
+function openExplanation(details) {
+  // Filled before the browser opens it (a click on its summary comes first), so it never opens empty.
+  const formula = details.dataset.formula;
+  if (!details.querySelector(".sim-scroll"))
+    patch(out.compare, renderCompare(sim.results.compare, { explain: (f) => f === formula || explained(f) }));
 }
 
 function scheduleSecondary() {
@@ -510,6 +523,16 @@ function wire() {
     pendingInputAt = performance.now();
     recompute();
   });
+  out.compare.addEventListener("click", (event) => {
+    const details = event.target.closest("summary")?.parentElement;
+    if (details?.matches("details.sim-explain") && !details.open) openExplanation(details);
+  });
+  // Opened another way than by its summary (a script, the browser's find): filled one task later.
+  out.compare.addEventListener(
+    "toggle",
+    (event) => event.target.matches("details.sim-explain") && event.target.open && openExplanation(event.target),
+    true,
+  );
   buyersBox.addEventListener("change", (event) => {
     if (event.target.name === "name") renumberBuyers();
   });
