@@ -1,7 +1,7 @@
 // Puts new markup into a container by changing only what differs from what is already there.
-// The nodes stay: an explanation the visitor opened stays open, focus stays where it was, a
-// live region announces the figures that changed rather than the whole block, and the browser
-// lays out again only the text that changed.
+// The nodes stay: an explanation the visitor opened stays open, a focused summary or quote button
+// keeps the focus, a live region announces the figures that changed rather than the whole block,
+// and the browser lays out again only what changed.
 //
 // Children are matched by key (tag, id and data-formula) where they have one, else in order by
 // tag. Elements marked `data-keep` were added by another script: they are left where they are.
@@ -55,7 +55,7 @@ function patchChildren(parent, fresh) {
       match = cursor;
     }
     if (match === null) {
-      parent.insertBefore(node, cursor); // moved out of the template
+      parent.insertBefore(node, cursor); // moved out of the scratch element
     } else {
       if (match === cursor) cursor = skipKept(cursor.nextSibling);
       else parent.insertBefore(match, cursor);
