@@ -68,7 +68,7 @@ def changes(page: Any, count: int, seed: int) -> dict[str, float | None]:
 def report(
     label: str, mode: str, loads: list[Any], extras: list[dict[str, float | None]] | None = None
 ) -> None:
-    rows = [figures(x) | (extra or {}) for x, extra in zip(loads, extras or [None] * len(loads), strict=True)]
+    rows = [figures(x) | extra for x, extra in zip(loads, extras or [{}] * len(loads), strict=True)]
     names: list[str] = []
     for row in rows:
         names += [n for n in row if n not in names]
@@ -130,8 +130,11 @@ def main() -> int:
                 for label, root, base in served if run % 2 == 0 else served[::-1]:
                     if mode == "cold":
                         with bench.cold_page(playwright) as page:
-                            loads[label].append(bench.load_page(page, base, bench.SIM_PATH, root))
-                            extras[label].append(changes(page, args.changes, run) if args.changes else {})
+                            load = bench.load_page(page, base, bench.SIM_PATH, root)
+                            loads[label].append(load)
+                            # As in site.py: a load that failed has no engine to take changes.
+                            ok = args.changes and load.error is None
+                            extras[label].append(changes(page, args.changes, run) if ok else {})
                     else:
                         page = contexts[label].new_page()
                         loads[label].append(bench.load_page(page, base, bench.SIM_PATH, root))
