@@ -122,7 +122,8 @@ function readSparse(data, size, staticSize) {
   for (let at = 16; at < copiesAt; at += 8) {
     const offset = word(at);
     const length = word(at + 4);
-    if (position + length > data.length || offset + length > size) throw new Error("snapshot shorter than its runs");
+    if (position + length > data.length) throw new Error("snapshot shorter than its runs");
+    if (offset + length > size) throw new Error("a run of the snapshot lies outside it");
     runs.push([offset, data.subarray(position, position + length)]);
     position += length;
   }
