@@ -11,7 +11,7 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -111,9 +111,20 @@ def test_engine_loads_from_the_snapshot(page, site_url):
                 .observe(bar, {attributes: true});
         }).observe(document, {childList: true, subtree: true});"""
     )
+    # The workers the page creates, by URL.
+    page.add_init_script(
+        """{ const Native = window.Worker; window.__workers = [];
+            window.Worker = function (url, options) { __workers.push(String(url)); return new Native(url, options); };
+            window.Worker.prototype = Native.prototype; }"""
+    )
     open_simulator(page, site_url)
     info = page.evaluate("window.__sim.info")
     assert info["snapshot"] is True
+    # One engine worker, its config in its URL's fragment (it starts from there without waiting for
+    # the init message), every URL made absolute, and no note of kept files on a first visit.
+    (worker,) = [url for url in page.evaluate("window.__workers") if "/assets/engine/engine-worker-" in url]
+    sent = json.loads(unquote(urlparse(worker).fragment))
+    assert sent == {**page.evaluate(CONFIG), "cached": False}
     # The lean runtime and the snapshot come as their zstd copies (Chromium accepts zstd); the
     # full runtime is not fetched.
     assert {url.rsplit("/", 1)[1].split("-")[0]: codings.get(url) for url in big_files(page)} == {
