@@ -5,8 +5,9 @@
 Prints one line ``SITE: http://127.0.0.1:PORT/`` when ready and stops cleanly on
 Ctrl-C or SIGTERM. Serves ``FILE.zst`` with ``Content-Encoding: zstd`` when it exists
 and the client accepts zstd, else ``FILE.gz`` with ``Content-Encoding: gzip`` likewise;
-files under ``assets/pyodide/`` and ``assets/engine/`` are cached for a year (their
-names change with their content), everything else is revalidated. Tests use
+files under ``assets/pyodide/`` and ``assets/engine/``, and files named ``NAME.HASH.EXT``
+(the theme's, and the site's own stylesheet and scripts), are cached for a year (their names
+change with their content), everything else is revalidated. Tests use
 :func:`start`, which runs the server in a background thread.
 """
 

@@ -19,6 +19,11 @@ from .chromium import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# In a page, the URL of one of the site's own scripts that the page loaded, by its name before the
+# build named it after its content (site/hooks/fingerprint.py): "service" finds
+# .../assets/js/service.0123456789ab.js. Undefined when the page did not load it.
+LOADED_SCRIPT = """name => performance.getEntriesByType('resource').map(e => e.name)
+    .find(url => new RegExp('/assets/js/' + name + '\\\\.[0-9a-f]{12}\\\\.m?js$').test(url))"""
 
 
 def load_module(name: str, path: Path) -> Any:

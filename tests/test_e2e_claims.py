@@ -29,7 +29,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import simulator
 
-from .browser import ROOT, require_browser
+from .browser import LOADED_SCRIPT, ROOT, require_browser
 from .test_e2e_stack import (
     PASSWORD,
     PROFILE,
@@ -477,10 +477,9 @@ def test_staff_partial_approval_limit_changes_recovery_and_rejection(browser, si
 
     def french(day: dt.date) -> str:
         """A date as the pages write it (the site's own formatter, e.g. 1er décembre 2026)."""
+        service = desk.evaluate(LOADED_SCRIPT, "service")
         return str(
-            desk.evaluate(
-                f"async d => (await import('{site}assets/js/service.js')).frenchDate(d)", day.isoformat()
-            )
+            desk.evaluate("async ([url, d]) => (await import(url)).frenchDate(d)", [service, day.isoformat()])
         )
 
     email, policy = subscribe(stack)

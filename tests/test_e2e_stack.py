@@ -30,7 +30,7 @@ import pytest
 
 import simulator
 
-from .browser import AXE, ROOT, require_browser
+from .browser import AXE, LOADED_SCRIPT, ROOT, require_browser
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 import engine_assets
@@ -342,8 +342,8 @@ def axe(page: Any) -> list[Any]:
 
 
 def ensure_quote_links(page: Any, site: str) -> None:
-    """The simulator page loads ``assets/js/quote-link.js``, which adds the quote buttons."""
-    assert page.locator("script[src$='assets/js/quote-link.js']").count() == 1
+    """The simulator page loads ``assets/js/quote-link.*.js``, which adds the quote buttons."""
+    assert page.evaluate(LOADED_SCRIPT, "quote-link")
     page.wait_for_selector("#sim-compare .ac-quote-link")
 
 

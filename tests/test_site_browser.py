@@ -436,7 +436,7 @@ def test_patch_keeps_nodes_by_key_and_what_other_scripts_added(page, site_url):
     page.goto(f"{site_url}simulateur/")
     result = page.evaluate(
         """async () => {
-            const { patch } = await import(new URL('../assets/js/patch.mjs', location.href).href);
+            const { patch } = await import(document.querySelector('link[rel=modulepreload][href*="/patch."]').href);
             const box = document.createElement('div');
             box.innerHTML = '<ul><li data-formula="a" class="x">1</li><li data-formula="b">2</li><li data-formula="c">3</li></ul>'
                 + '<details data-formula="a"><summary>s</summary><p title="t">old</p></details><p>tail</p>';

@@ -495,6 +495,71 @@ def test_own_stylesheets_are_published_as_one_file_under_its_content_hash(built)
         ), page
 
 
+def test_own_scripts_are_published_under_their_content_hash(built):
+    """Every script of assets/js is served as NAME.HASH.EXT, its hash that of its content, its
+    imports naming such files; the pages name only those, and the unhashed names are gone."""
+    serve = load_module("site_serve_js", ROOT / "site" / "serve.py")
+    folder = built / "assets" / "js"
+    published = {p.name: p for p in folder.iterdir() if p.suffix in (".js", ".mjs")}
+    sources = sorted(
+        p.name for p in (ROOT / "site" / "assets" / "js").iterdir() if p.name != "engine-worker.js"
+    )
+    assert sorted(re.sub(r"\.[0-9a-f]{12}(?=\.m?js$)", "", name) for name in published) == sources
+    for name, path in published.items():
+        text = path.read_text("utf-8")
+        assert name.split(".")[1] == hashlib.sha256(text.encode()).hexdigest()[:12], name
+        assert serve.cache_control(f"/assets/js/{name}") == "public, max-age=31536000, immutable"
+        for imported in re.findall(r'from "\./([^"]+)"', text):
+            assert imported in published, (name, imported)
+        # The source, but for the imports' names.
+        source = (ROOT / "site" / "assets" / "js" / re.sub(r"\.[0-9a-f]{12}", "", name)).read_text("utf-8")
+        assert re.sub(r'(from "\./[\w-]+)\.[0-9a-f]{12}(\.m?js")', r"\1\2", text) == source, name
+    for page in built.rglob("*.html"):
+        named = re.findall(r'assets/js/([^"]+)"', page.read_text("utf-8"))
+        assert all(n in published for n in named), (page, named)
+    simulator_page = (built / "simulateur" / "index.html").read_text("utf-8")
+    assert re.search(
+        r'<script type="module" src="\.\./assets/js/simulator\.[0-9a-f]{12}\.js">', simulator_page
+    )
+
+
+def test_script_names_follow_what_they_import(tmp_path):
+    """A change in an imported module renames the module and every one importing it; the others
+    keep their names. An import of a missing file, or a cycle, stops the build."""
+    fingerprint = load_module("site_fingerprint", ROOT / "site" / "hooks" / "fingerprint.py")
+
+    def build(leaf: str) -> dict[str, str]:
+        site = tmp_path / f"site-{len(leaf)}"
+        folder = site / "assets" / "js"
+        folder.mkdir(parents=True)
+        (folder / "leaf.mjs").write_text(leaf)
+        (folder / "mid.mjs").write_text('import { x } from "./leaf.mjs";\nexport const y = x;\n')
+        (folder / "top.js").write_text('import { y } from "./mid.mjs";\nconsole.log(y);\n')
+        (folder / "alone.js").write_text("console.log(1);\n")
+        (folder / "engine-worker.js").write_text("self.onmessage = null;\n")
+        (site / "page").mkdir()
+        (site / "page" / "index.html").write_text('<script type="module" src="../assets/js/top.js"></script>')
+        renamed = fingerprint.fingerprint_scripts(site)
+        assert (folder / "engine-worker.js").is_file()  # left to engine_assets.py
+        assert f'src="../assets/js/{renamed["top.js"]}"' in (site / "page" / "index.html").read_text()
+        assert f'from "./{renamed["leaf.mjs"]}"' in (folder / renamed["mid.mjs"]).read_text()
+        return renamed
+
+    before, after = build("export const x = 1;\n"), build("export const x = 22;\n")
+    assert before["alone.js"] == after["alone.js"]
+    for name in ("leaf.mjs", "mid.mjs", "top.js"):
+        assert before[name] != after[name], name
+    broken = tmp_path / "broken" / "assets" / "js"
+    broken.mkdir(parents=True)
+    (broken / "a.js").write_text('import "./gone.js";\n')
+    with pytest.raises(RuntimeError, match=r"imports gone\.js"):
+        fingerprint.fingerprint_scripts(broken.parent.parent)
+    (broken / "a.js").write_text('import "./b.js";\n')
+    (broken / "b.js").write_text('import("./a.js");\n')
+    with pytest.raises(RuntimeError, match="cycle"):
+        fingerprint.fingerprint_scripts(broken.parent.parent)
+
+
 def test_home_links_to_the_simulator(built):
     source = (built / "index.html").read_text("utf-8")
     assert re.search(r'<a [^>]*href="simulateur/"', source)
@@ -755,7 +820,7 @@ def test_server_serves_pages_and_wasm(built, serve):
         bundle = next((built / "assets" / "javascripts").glob("bundle.*.min.js"))
         status, headers, _ = _get(url + f"assets/javascripts/{bundle.name}")
         assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
-        status, headers, _ = _get(url + "assets/js/simulator.js")
+        status, headers, _ = _get(url + "search/search_index.json")
         assert headers["Cache-Control"] == "no-cache"
 
         with pytest.raises(urllib.error.HTTPError) as missing:

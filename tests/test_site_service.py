@@ -20,7 +20,7 @@ import pytest
 
 import simulator
 
-from .browser import AXE, ROOT, load_module
+from .browser import AXE, LOADED_SCRIPT, ROOT, load_module
 
 sys.path.insert(0, str(ROOT / "site" / "hooks"))
 from engine_assets import DEFAULT_PROFILE
@@ -149,7 +149,7 @@ def test_quote_buttons_follow_the_cards_through_updates(page, site_url):
 def test_simulator_keeps_the_chosen_formula_for_the_quote_page(page, site_url):
     page.goto(f"{site_url}simulateur/?profile.turnover=640000")  # one computation, no re-rendering later
     page.wait_for_function(READY, timeout=60_000)
-    assert page.locator("script[src$='assets/js/quote-link.js']").count() == 1
+    assert page.evaluate(LOADED_SCRIPT, "quote-link")
     page.wait_for_selector("#sim-compare .ac-quote-link")
     answer = simulator.handle(
         {"op": "compare", "profile": dict(DEFAULT_PROFILE, turnover="640000"), "options": {}}
@@ -180,9 +180,9 @@ def test_dates_in_the_pages_match_the_build_time_format(page, site_url):
         from tariff_pages import fr_date
     finally:
         sys.path.pop(0)
-    page.goto(site_url)
+    page.goto(f"{site_url}connexion/")  # a page whose script imports service.js
+    page.wait_for_function(f"({LOADED_SCRIPT})('service')")
+    service = page.evaluate(LOADED_SCRIPT, "service")
     for day in ("2026-12-01", "2026-12-26", "2027-03-01", "2026-02-28"):
-        shown = page.evaluate(
-            f"async d => (await import('{site_url}assets/js/service.js')).frenchDate(d)", day
-        )
+        shown = page.evaluate("async ([url, d]) => (await import(url)).frenchDate(d)", [service, day])
         assert shown == fr_date(day), day
