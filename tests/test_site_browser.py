@@ -382,6 +382,45 @@ def test_changes_match_the_cli_exactly(page, site_url):
     assert page.get_attribute("#sim-summary .sim-summary-best", "data-formula") == best
 
 
+# Records the op of every message the page posts to the engine's worker (its protocol's have an id;
+# the theme's search worker gets others).
+POSTED_OPS = """{ const post = Worker.prototype.postMessage; window.__posted = [];
+    Worker.prototype.postMessage = function (data, ...rest) {
+        if (data && "id" in data) __posted.push(data.op);
+        return post.call(this, data, ...rest);
+    }; }"""
+
+
+def test_once_ready_the_engine_is_warmed_silently_until_the_visitor_changes_something(page, site_url):
+    """Ten compare requests, then one what-if and one portfolio, none of them shown or counted as
+    an update; the cards keep the build's figures but lose the closed explanations' tables, an
+    explanation opened before keeps its own. A change stops the warm-up at once."""
+    page.add_init_script(POSTED_OPS)
+    page.goto(f"{site_url}simulateur/")
+    build_totals = premiums(page)
+    page.click("#sim-compare details.sim-explain[data-formula=essentielle] summary")
+    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_function("window.__posted.filter(op => op === 'portfolio').length === 1", timeout=30_000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__posted") == ["init", *["compare"] * 10, "settle", "portfolio"]
+    assert page.evaluate("window.__sim.updates.length") == 0
+    assert premiums(page) == build_totals == expected_totals(dict(engine_assets.DEFAULT_PROFILE))
+    assert page.locator("#sim-compare details.sim-explain[data-formula=selection] table").count() == 0
+    assert page.locator("#sim-compare details.sim-explain[data-formula=essentielle] table").count() > 0
+    assert not page.errors
+    # A visitor who changes something at once: the warm-up stops, their request is answered.
+    page.add_init_script(
+        "document.addEventListener('sim:ready', () => { const input = "
+        "document.getElementById('f-profile-turnover'); input.value = '640000'; "
+        "input.dispatchEvent(new Event('input', { bubbles: true })); })"
+    )
+    page.reload()
+    wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
+    page.wait_for_timeout(500)
+    posted = page.evaluate("window.__posted")
+    assert posted.count("compare") <= 2, posted  # the visitor's and at most one warm-up request
+
+
 def test_the_results_are_patched_in_place_so_what_the_visitor_opened_stays_open(page, site_url):
     open_simulator(page, site_url)
     explain = "#sim-compare details.sim-explain[data-formula=selection]"

@@ -21,6 +21,9 @@ const out = {
 };
 const buyersBox = document.getElementById("sim-buyers");
 const SECONDARY_DELAY_MS = 200; // what-if and portfolio wait for typing to pause
+// Silent compare requests once the engine is ready (see warmUp): about what V8 needs to compile
+// and then optimise the engine's path.
+const WARM_UP_CALLS = 10;
 const WHITESPACE = /[\s\u00a0\u202f]/g;
 
 // State shared with tests and the benchmark (read-only for them).
@@ -360,6 +363,7 @@ let ready = false;
 let running = false;
 let again = false;
 let pendingInputAt = null;
+let edits = 0; // the visitor's changes so far (see warmUp)
 let secondaryTimer = null;
 let secondarySeq = 0;
 
@@ -483,6 +487,7 @@ async function runSecondary() {
 function onInput(event) {
   if (event.target.matches?.("[data-field]")) {
     pendingInputAt ??= performance.now();
+    edits++;
     if (event.target.id === "w-event") toggleEventDate();
     if (!ready) scheduleURL();
     else if (event.currentTarget === forms.main) recompute();
@@ -521,6 +526,7 @@ function wire() {
       (next?.querySelector("input") ?? document.getElementById("sim-add-buyer")).focus();
     } else return;
     pendingInputAt = performance.now();
+    edits++;
     recompute();
   });
   out.compare.addEventListener("click", (event) => {
@@ -566,6 +572,36 @@ async function start() {
   setStatus(`Calcul en direct dans votre navigateur (prêt en ${seconds} s) : chaque modification met les résultats à jour.`, false);
   if (fromURL || forms.main.dataset.dirty) recompute();
   document.dispatchEvent(new CustomEvent("sim:ready", { detail: sim.info }));
+  warmUp();
+}
+
+/**
+ * Ask the engine for the current form's results a few times, showing nothing, until the visitor
+ * changes something. V8 compiles each of the engine's wasm functions on its first call and
+ * optimises the busy ones after some calls: the first compare after ready took 52 to 102 ms on
+ * two cores, the next ones 10 to 30 ms, about 5 ms from the tenth on. A change made meanwhile
+ * waits for the one request in flight at most.
+ */
+async function warmUp() {
+  const before = edits;
+  const idle = () => !running && edits === before;
+  try {
+    const req = requests();
+    let terms = null;
+    for (let i = 0; i < WARM_UP_CALLS && idle(); i++) {
+      const response = await engine.call("compare", req.compare);
+      if (!response.ok) return;
+      terms = response.result.formulas.find((f) => f.available)?.terms;
+      // The same figures as the build's, put in the shape of an update: the closed explanations'
+      // tables leave the page now rather than with the visitor's first change.
+      if (i === 0 && idle()) patch(out.compare, renderCompare(response.result, { explain: explained }));
+    }
+    // Then the what-if's and the portfolio's paths, once (they run after a pause in typing).
+    if (terms && idle()) await engine.call("settle", { terms, invoices: [req.invoice], paid_this_year: "0" });
+    if (idle()) await engine.call("portfolio", req.portfolio);
+  } catch {
+    // Only the first change's speed depends on it.
+  }
 }
 
 for (const form of Object.values(forms)) {
