@@ -413,13 +413,18 @@ async function computeOnce() {
   }
   sim.results.compare = response.result;
   patch(out.summary, renderSummary(response.result));
-  patch(out.compare, renderCompare(response.result, { explain: explained }));
+  showCards(response.result);
   out.compare.dataset.state = "live";
   markStale(out.compare, false);
   markStale(out.summary, false);
   sim.updates.push({ ms: performance.now() - startedAt });
   document.dispatchEvent(new CustomEvent("sim:updated", { detail: { kind: "compare" } }));
   scheduleSecondary();
+}
+
+/** Put `result` into the formula cards, with the tables of the explanations `explain` names. */
+function showCards(result, explain = explained) {
+  patch(out.compare, renderCompare(result, { explain }));
 }
 
 /** Whether the factor-by-factor table of `formula` is shown: those of closed explanations are
@@ -432,12 +437,17 @@ function openExplanation(details) {
   // Filled before the browser opens it (a click on its summary comes first), so it never opens empty.
   const formula = details.dataset.formula;
   if (!details.querySelector(".sim-scroll"))
-    patch(out.compare, renderCompare(sim.results.compare, { explain: (f) => f === formula || explained(f) }));
+    showCards(sim.results.compare, (f) => f === formula || explained(f));
 }
 
 function scheduleSecondary() {
   clearTimeout(secondaryTimer);
   secondaryTimer = setTimeout(runSecondary, SECONDARY_DELAY_MS);
+}
+
+/** The what-if's request for one formula: the invoice alone, nothing paid yet this year. */
+function settleRequest(terms, invoice) {
+  return { terms, invoices: [invoice], paid_this_year: "0" };
 }
 
 async function runSecondary() {
@@ -452,7 +462,7 @@ async function runSecondary() {
   if (!whatifEmpty) {
     for (const result of compare.formulas) {
       if (!result.available) continue;
-      const response = await engine.call("settle", { terms: result.terms, invoices: [req.invoice], paid_this_year: "0" });
+      const response = await engine.call("settle", settleRequest(result.terms, req.invoice));
       if (!response.ok) {
         showError(response.error.field, response.error.message);
         markStale(out.whatif, true);
@@ -594,10 +604,10 @@ async function warmUp() {
       terms = response.result.formulas.find((f) => f.available)?.terms;
       // The same figures as the build's, put in the shape of an update: the closed explanations'
       // tables leave the page now rather than with the visitor's first change.
-      if (i === 0 && idle()) patch(out.compare, renderCompare(response.result, { explain: explained }));
+      if (i === 0 && idle()) showCards(response.result);
     }
     // Then the what-if's and the portfolio's paths, once (they run after a pause in typing).
-    if (terms && idle()) await engine.call("settle", { terms, invoices: [req.invoice], paid_this_year: "0" });
+    if (terms && idle()) await engine.call("settle", settleRequest(terms, req.invoice));
     if (idle()) await engine.call("portfolio", req.portfolio);
   } catch {
     // Only the first change's speed depends on it.
