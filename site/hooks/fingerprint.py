@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,20 @@ LEFT_TO_ENGINE_ASSETS = frozenset({"engine-worker.js"})
 SIBLING_IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])\./([\w.-]+\.m?js)\2""")
 
 
+def _named_by_content(path: Path, data: bytes) -> Path:
+    """``path`` with the first 12 hex digits of ``data``'s SHA-256 before its suffix."""
+    return path.with_name(f"{path.stem}.{hashlib.sha256(data).hexdigest()[:12]}{path.suffix}")
+
+
+def _edit_pages(site: Path, edit: Callable[[str], str]) -> None:
+    """Rewrite every HTML page of ``site`` that ``edit`` changes."""
+    for page in site.rglob("*.html"):
+        text = page.read_text("utf-8")
+        changed = edit(text)
+        if changed != text:
+            page.write_text(changed, "utf-8")
+
+
 def bundle(site: Path, assets: list[str]) -> str:
     """Join ``assets`` (stylesheet paths in ``site``, in order) into one hashed file in the first's
     folder, point every page's link to the first at it, drop the others' links; its path."""
@@ -40,9 +55,7 @@ def bundle(site: Path, assets: list[str]) -> str:
         raise ValueError("no stylesheet to bundle")
     parts = [f"/* {Path(asset).name} */\n{(site / asset).read_text('utf-8')}" for asset in assets]
     data = "\n".join(parts).encode()
-    first = site / assets[0]
-    digest = hashlib.sha256(data).hexdigest()[:12]
-    target = first.with_name(f"{first.stem}.{digest}.css")
+    target = _named_by_content(site / assets[0], data)
     target.write_bytes(data)
     for asset in assets:
         (site / asset).unlink()
@@ -52,13 +65,14 @@ def bundle(site: Path, assets: list[str]) -> str:
         re.compile(r'\s*<link rel="stylesheet" href="[^"]*' + re.escape(asset) + r'">')
         for asset in assets[1:]
     ]
-    for page in site.rglob("*.html"):
-        text = page.read_text("utf-8")
-        changed = text.replace(f'{assets[0]}"', f'{joined}"')
+
+    def relink(text: str) -> str:
+        text = text.replace(f'{assets[0]}"', f'{joined}"')
         for pattern in drop:
-            changed = pattern.sub("", changed)
-        if changed != text:
-            page.write_text(changed, "utf-8")
+            text = pattern.sub("", text)
+        return text
+
+    _edit_pages(site, relink)
     return joined
 
 
@@ -85,20 +99,14 @@ def fingerprint_scripts(site: Path, skip: frozenset[str] = LEFT_TO_ENGINE_ASSETS
             )
         for name in ready:
             text = SIBLING_IMPORT.sub(lambda m: f"{m[1]}{m[2]}./{renamed[m[3]]}{m[2]}", texts[name])
-            path = folder / name
-            digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-            renamed[name] = f"{path.stem}.{digest}{path.suffix}"
-            (folder / renamed[name]).write_text(text, "utf-8")
-            path.unlink()
-    # Pages name a script by a relative path ending in ``assets/js/NAME`` and a quote.
-    reference = (
-        re.compile(r"assets/js/(" + "|".join(map(re.escape, renamed)) + r')(?=")') if renamed else None
-    )
-    for page in site.rglob("*.html"):
-        text = page.read_text("utf-8")
-        changed = reference.sub(lambda m: f"assets/js/{renamed[m[1]]}", text) if reference else text
-        if changed != text:
-            page.write_text(changed, "utf-8")
+            target = _named_by_content(folder / name, text.encode())
+            target.write_text(text, "utf-8")
+            (folder / name).unlink()
+            renamed[name] = target.name
+    if renamed:
+        # Pages name a script by a relative path ending in ``assets/js/NAME`` and a quote.
+        reference = re.compile(r"assets/js/(" + "|".join(map(re.escape, renamed)) + r')(?=")')
+        _edit_pages(site, lambda text: reference.sub(lambda m: f"assets/js/{renamed[m[1]]}", text))
     return renamed
 
 
