@@ -81,6 +81,11 @@ class Handler(SimpleHTTPRequestHandler):
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}  # noqa: RUF012
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes. With Nagle's algorithm on, the body of a
+    # response on a kept-alive connection waits for the client's ACK of the headers, which a
+    # client that delays its ACKs (Python's http.client) sends 40 ms later: 44 ms per request
+    # instead of 0.5 ms on this machine. Chromium was not measurably slowed.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no line per request."""

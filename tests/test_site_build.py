@@ -9,10 +9,12 @@ import collections
 import gzip
 import hashlib
 import html
+import http.client
 import json
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -826,6 +828,33 @@ def test_server_serves_pages_and_wasm(built, serve):
         with pytest.raises(urllib.error.HTTPError) as missing:
             _get(url + "nope/")
         assert missing.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_server_sends_each_response_at_once_on_a_kept_alive_connection(built, serve):
+    """The handler turns Nagle's algorithm off on every connection it accepts: otherwise a body
+    written after its headers waits for the client's delayed ACK (44 ms per request)."""
+    server, _ = serve.start(built)
+    nodelay: list[int] = []
+
+    class Watching(server.RequestHandlerClass):  # type: ignore[name-defined, misc]
+        def setup(self) -> None:
+            super().setup()
+            nodelay.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    server.RequestHandlerClass = Watching
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        for _ in range(3):
+            connection.request("GET", "/prime/")
+            response = connection.getresponse()
+            assert response.status == 200
+            assert response.read()
+        connection.close()
+        assert len(nodelay) == 1  # the three requests shared one connection
+        assert nodelay[0]
     finally:
         server.shutdown()
         server.server_close()
