@@ -11,6 +11,8 @@ and in a persistent profile loaded once before (warm):
 - a bare page whose module worker imports ``assets/pyodide/<version>-<hash>/pyodide.mjs`` and
   calls ``loadPyodide({indexURL})``: the baseline. It is written into a temporary copy
   of the built site, which is what is served (never into ``site/``);
+- a page holding one premium and nothing else, the first paint's reference: what this machine
+  and this Chromium take to paint any page cold;
 - the simulator page ``simulateur/``: first premium painted, engine ready, input to
   updated premiums over ``--changes`` edits of the turnover, bytes by file.
 
@@ -56,6 +58,7 @@ LOCALE = "fr-FR"
 READY_TIMEOUT_MS = 60_000
 PRIME_SETTLE_S = 3.0  # after the priming load: time for Chromium to write the wasm code cache
 BENCH_DIR = "__bench"  # the bare page's folder in the served root
+FLOOR_PATH = f"{BENCH_DIR}/paint.html"  # one premium and nothing else: the first paint's reference
 SIM_PATH = "simulateur/"
 TURNOVER = "#f-profile-turnover"
 
@@ -226,6 +229,15 @@ worker.onerror = (event) => {
   document.dispatchEvent(new Event("bench:done"));
 };
 </script>
+</html>
+"""
+
+FLOOR_HTML = """<!doctype html>
+<html lang="fr">
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<title>Une prime (référence du benchmark)</title>
+<p elementtiming="premium">Prime TTC par an : <span data-premium-total="1234.00">1 234,00 €</span></p>
 </html>
 """
 
@@ -469,6 +481,7 @@ def make_root(site: Path, tmp: Path) -> Path:
     bench.mkdir()
     (bench / "index.html").write_text(BARE_HTML, "utf-8")
     (bench / "worker.mjs").write_text(BARE_WORKER, "utf-8")
+    (root / FLOOR_PATH).write_text(FLOOR_HTML, "utf-8")
     return root
 
 
@@ -528,7 +541,7 @@ def serving(root: Path) -> Iterator[str]:
 def load_page(page: Any, base: str, path: str, root: Path, paint_only: bool = False) -> Load:
     """Open ``path`` and wait until its engine is ready (or, ``paint_only``, its first premium painted)."""
     NOT_MODIFIED.clear()
-    kind = "baseline" if path.startswith(BENCH_DIR) else "simulator"
+    kind = "floor" if path == FLOOR_PATH else "baseline" if path.startswith(BENCH_DIR) else "simulator"
     load = Load(kind)
     finished: list[Any] = []
     page.on("requestfinished", lambda r: finished.append(r))
@@ -546,7 +559,7 @@ def load_page(page: Any, base: str, path: str, root: Path, paint_only: bool = Fa
     )
     page.on("pageerror", lambda e: load.problems.append(f"uncaught: {str(e).splitlines()[0][:160]}"))
     page.add_init_script(INIT_SCRIPT)
-    what = "bare" if kind == "baseline" else "paint" if paint_only else "ready"
+    what = "bare" if kind == "baseline" else "paint" if paint_only or kind == "floor" else "ready"
     try:
         page.goto(base + path, timeout=READY_TIMEOUT_MS)
         wait_for(page, what)
@@ -737,6 +750,7 @@ class Results:
     cold_base: list[Load] = field(default_factory=list)
     cold_sim: list[Load] = field(default_factory=list)
     cold_view: list[Load] = field(default_factory=list)  # opened at #sim-compare: first paint only
+    cold_floor: list[Load] = field(default_factory=list)  # the page with one premium: first paint only
     warm_base: list[Load] = field(default_factory=list)
     warm_sim: list[Load] = field(default_factory=list)
     input_ms: list[list[float]] = field(default_factory=list)  # per run
@@ -758,9 +772,14 @@ def run(args: argparse.Namespace, base: str, root: Path, tmp: Path, config: dict
         res.chromium = browser.version
         browser.close()
         for i in range(args.runs):
-            progress(f"cold run {i + 1}/{args.runs}: plain Pyodide, simulator, simulator at #sim-compare")
+            progress(
+                f"cold run {i + 1}/{args.runs}: plain Pyodide, one premium alone, simulator, simulator at #sim-compare"
+            )
             with cold_page(playwright) as page:
                 res.cold_base.append(load_page(page, base, baseline, root))
+            time.sleep(args.pause)
+            with cold_page(playwright) as page:
+                res.cold_floor.append(load_page(page, base, FLOOR_PATH, root, paint_only=True))
             time.sleep(args.pause)
             with cold_page(playwright) as page:
                 load = load_page(page, base, SIM_PATH, root)
@@ -928,6 +947,7 @@ def print_timings(res: Results, runs: int) -> dict[str, float | None]:
     print(f"{'measure':<54}{'median':>9}{'runs min-max':>15}  {'goal':<27}status")
     row("baseline: plain Pyodide ready, cold", *ready(res.cold_base), None, "(reference)")
     row("baseline: plain Pyodide ready, warm", *ready(res.warm_base), None, "(reference)")
+    row("baseline: a page with one premium, first paint, cold", *premium(res.cold_floor), None, "(reference)")
     y = median([x.premium_y for x in res.cold_sim])
     row(
         "(a) first premium painted, cold",
@@ -1251,7 +1271,9 @@ def print_methods() -> None:
     print(
         "- first premium painted: the earliest Element Timing renderTime of the elements the page names\n"
         '  `elementtiming="premium"`: the totals in the summary kept in view above the form, and in the cards.\n'
-        "  Opened at #sim-compare the cards are in the viewport; that row is measured apart."
+        "  Opened at #sim-compare the cards are in the viewport; that row is measured apart. The reference\n"
+        f"  page ({FLOOR_PATH}) is one paragraph with one premium, no stylesheet, no script: the floor of a\n"
+        "  cold first paint on this machine."
     )
     print(
         "- input -> premiums: window.__sim.updates[].ms, the page's own figure from the input event to the compare\n"
@@ -1272,7 +1294,7 @@ def print_methods() -> None:
 
 
 def print_problems(res: Results) -> None:
-    loads = res.cold_base + res.cold_sim + res.cold_view + res.warm_base + res.warm_sim
+    loads = res.cold_base + res.cold_floor + res.cold_sim + res.cold_view + res.warm_base + res.warm_sim
     errors = [f"FAILED {x.kind}: {x.error}" for x in loads if x.error]
     problems = sorted({p for x in loads for p in x.problems})
     if not (errors or problems):
