@@ -559,7 +559,7 @@ def load_page(page: Any, base: str, path: str, root: Path, paint_only: bool = Fa
     )
     page.on("pageerror", lambda e: load.problems.append(f"uncaught: {str(e).splitlines()[0][:160]}"))
     page.add_init_script(INIT_SCRIPT)
-    what = "bare" if kind == "baseline" else "paint" if paint_only or kind == "floor" else "ready"
+    what = "bare" if kind == "baseline" else "paint" if paint_only else "ready"
     try:
         page.goto(base + path, timeout=READY_TIMEOUT_MS)
         wait_for(page, what)
