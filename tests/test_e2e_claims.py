@@ -256,7 +256,7 @@ def test_journey_from_the_simulator_to_the_indemnity(browser, site, stack):
     # Simulate: the key client is named, and "si ce client ne paie pas" gets the invoice to come.
     owner.goto(f"{site}simulateur/")
     owner.wait_for_function(READY, timeout=60_000)
-    ensure_quote_links(owner, site)
+    ensure_quote_links(owner)
     owner.fill("#f-buyer-name-0", BUYER_NAME)
     owner.fill("#w-buyer", BUYER_NAME)
     owner.fill("#f-invoices-0-amount", INVOICE["amount"])

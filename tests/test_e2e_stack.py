@@ -341,7 +341,7 @@ def axe(page: Any) -> list[Any]:
     return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
 
 
-def ensure_quote_links(page: Any, site: str) -> None:
+def ensure_quote_links(page: Any) -> None:
     """The simulator page loads ``assets/js/quote-link.*.js``, which adds the quote buttons."""
     assert page.evaluate(LOADED_SCRIPT, "quote-link")
     page.wait_for_selector("#sim-compare .ac-quote-link")
@@ -371,7 +371,7 @@ def test_browser_journey_from_simulation_to_attestation(browser, site, stack):
     # Simulate, then ask for a quote on the recommended formula.
     page.goto(f"{site}simulateur/")
     page.wait_for_function(READY, timeout=60_000)
-    ensure_quote_links(page, site)
+    ensure_quote_links(page)
     page.fill("#f-profile-turnover", "750000")  # "input": the simulator recomputes
     page.press("#f-profile-turnover", "Tab")  # "change": maybe once more, then the cards stay put
     profile = dict(engine_assets.DEFAULT_PROFILE, turnover="750000")
