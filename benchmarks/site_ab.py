@@ -5,7 +5,8 @@ so two changes are only compared in the same run, one load of each in turn::
 
     .venv/bin/python benchmarks/site_ab.py before=/tmp/site-before after=build/site [--runs 7] [--cold] [--warm] [--changes N]
 
-Each ``LABEL=DIR`` is a built site (``mkdocs build -d DIR``). Cold: a new Chromium per load.
+Each ``LABEL=DIR`` is a built site (``mkdocs build -d DIR``). Cold: a new Chromium per load, once its
+own start-up work is over (``site.py``'s ``settle``).
 Warm: one persistent profile per build, loaded once, then one new tab per load. It prints, per
 build, the medians (and every run) of first premium painted, engine ready, the time from the
 worker's start to ready (the worker's own path, without the wait for the page's main thread) and

@@ -10,9 +10,9 @@ on the same two processors. The script prints:
    ``components/autofill/``), for the simulator page and for the home page, which has no form
    of its own;
 2. unless ``--parse-only``, loads of the simulator page with autofill on and off, interleaved,
-   cold (a new Chromium per load) and warm (a profile per setting, relaunched for each load,
-   since Chromium reads its policies at launch). Off is Chromium's managed policy
-   (``AutofillAddressEnabled`` and ``AutofillCreditCardEnabled`` false), written to
+   cold (a new Chromium per load, settled as in ``site.py``) and warm (a profile per setting,
+   relaunched for each load, since Chromium reads its policies at launch). Off is Chromium's
+   managed policy (``AutofillAddressEnabled`` and ``AutofillCreditCardEnabled`` false), written to
    ``/etc/chromium/policies/managed/`` for the "off" launches and removed after: it needs root,
    and it stops if a file of that name is already there.
 

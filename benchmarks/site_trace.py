@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/site_trace.py [--site build/site] [--warm] [--save trace.json]
 
-One load of ``simulateur/`` (cold: a new Chromium; ``--warm``: a persistent profile loaded twice
-first), traced with Chromium's sampling profiler on. It prints, from navigation start to engine
+One load of ``simulateur/`` (cold: a new Chromium, once its own start-up work is over;
+``--warm``: a persistent profile loaded twice first), traced with Chromium's sampling profiler on. It prints, from navigation start to engine
 ready: the busy time of each thread of the browser (which ones compete for the processors), the
 part of it Chromium's autofill takes, V8's work on the wasm (validation, lazy and optimising
 compiles, and whether a compiled module kept from an earlier visit was used), then, for the
@@ -215,10 +215,13 @@ def main() -> int:
                     bench.load_page(page, base, bench.SIM_PATH, root)
                     page.close()
                     time.sleep(bench.PRIME_SETTLE_S)
+                page = context.new_page()
             else:
                 browser = bench.launch(playwright)
                 context = browser.new_context(viewport=bench.VIEWPORT, locale=bench.LOCALE)
-            load, events = traced_load(context.new_page(), context, base, root)
+                page = context.new_page()
+                bench.settle(browser)
+            load, events = traced_load(page, context, base, root)
             context.close()
     if load.error or load.ready_ms is None:
         print(f"the page did not get ready: {load.error or load.problems[:3]}")
