@@ -62,6 +62,7 @@ SETTLE_POLL_S = 0.2  # a new browser is idle once its processes take less than
 SETTLE_IDLE_CPU_S = 0.02  # this much processor time per poll (10% of one core),
 SETTLE_QUIET_POLLS = 2  # this many polls in a row,
 SETTLE_MAX_S = 8.0  # or after this long, whichever comes first
+SETTLED_S: list[float] = []  # how long each cold page waited for its browser (print_methods)
 BENCH_DIR = "__bench"  # the bare page's folder in the served root
 FLOOR_PATH = f"{BENCH_DIR}/paint.html"  # one premium and nothing else: the first paint's reference
 SIM_PATH = "simulateur/"
@@ -734,7 +735,7 @@ def cold_page(playwright: Any) -> Iterator[Any]:
     browser = launch(playwright)
     try:
         page = browser.new_context(viewport=VIEWPORT, locale=LOCALE).new_page()
-        settle(browser)
+        SETTLED_S.append(settle(browser))
         yield page
     finally:
         browser.close()
@@ -1317,8 +1318,9 @@ def print_methods() -> None:
     )
     print(
         "- cold: a new Chromium per load (empty HTTP cache, no code cache), navigated once its own start-up\n"
-        "  work is over (its processes idle, about 1.5 s: see settle()). warm: a persistent profile per page,\n"
-        f"  loaded once, {PRIME_SETTLE_S:.0f} s for Chromium to write its caches, then one new tab per run; --pause s between loads."
+        f"  work is over (its processes idle: see settle(); median wait {fmt_ms(median([s * 1000 for s in SETTLED_S]))} ms).\n"
+        f"  warm: a persistent profile per page, loaded once, {PRIME_SETTLE_S:.0f} s for Chromium to write its caches,\n"
+        "  then one new tab per run; --pause s between loads."
     )
     print(
         "- bytes: Playwright's request.sizes() for every finished request of the page and its workers, taken from\n"

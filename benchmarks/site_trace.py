@@ -3,12 +3,12 @@
     .venv/bin/python benchmarks/site_trace.py [--site build/site] [--warm] [--save trace.json]
 
 One load of ``simulateur/`` (cold: a new Chromium, once its own start-up work is over;
-``--warm``: a persistent profile loaded twice first), traced with Chromium's sampling profiler on. It prints, from navigation start to engine
-ready: the busy time of each thread of the browser (which ones compete for the processors), the
-part of it Chromium's autofill takes, V8's work on the wasm (validation, lazy and optimising
-compiles, and whether a compiled module kept from an earlier visit was used), then, for the
-engine's worker, the JavaScript and wasm functions its time goes to (inclusive), with the
-worker's own marks. The profiler slows the load by a third or so: read the shares, not the
+``--warm``: a persistent profile loaded twice first), traced with Chromium's sampling profiler
+on. It prints, from navigation start to engine ready: the busy time of each thread of the
+browser (which ones compete for the processors), the part of it Chromium's autofill takes, V8's
+work on the wasm (validation, lazy and optimising compiles, and whether a compiled module kept
+from an earlier visit was used), then, for the engine's worker, the JavaScript and wasm functions
+its time goes to (inclusive), with the worker's own marks. The profiler slows the load by a third or so: read the shares, not the
 milliseconds. Standard library and Playwright only; page helpers from ``site.py``.
 """
 
