@@ -302,7 +302,8 @@ function tableSlots(bytes) {
  */
 function wasmCompiler(lookup, url) {
   const state = {};
-  state.module = downloaded(state, lookup, url, "application/wasm").then(async (data) => {
+  state.bytes = downloaded(state, lookup, url, "application/wasm");
+  state.module = state.bytes.then(async (data) => {
     const compiling = WebAssembly.compile(data); // off this thread: the slots are read meanwhile
     const slots = tableSlots(data);
     const module = await compiling;
@@ -382,8 +383,13 @@ async function start(config) {
   // The snapshot holds the engine: its archive is only fetched to boot without one.
   let archive = snapshot ? null : fetchBytes(config.archiveURL);
   archive?.catch(() => {});
-  // The loader asks for pyodide.asm.mjs only after its own import and settings: ask now.
-  const asm = import(`${config.indexURL}pyodide.asm.mjs`);
+  // The loader asks for pyodide.asm.mjs only after its own import and settings: ask sooner. On a
+  // second visit, once the wasm's bytes are in: Cache Storage's copy is read on this thread, and
+  // the module's compile and first run, also here, held that read back while the wasm's compile
+  // (off this thread) waited for it. Ready came 15 ms sooner (90% interval 6 to 25; 36
+  // interleaved warm loads); asking for it as soon as Cache Storage answered gained nothing.
+  const asmAfter = config.cached ? wasm.bytes.then(() => {}, () => {}) : Promise.resolve();
+  const asm = asmAfter.then(() => import(`${config.indexURL}pyodide.asm.mjs`));
   asm.then(() => mark("asm"), () => {});
   const { loadPyodide } = await import(`${config.indexURL}pyodide.mjs`);
   mark("loader");
