@@ -383,12 +383,15 @@ async function start(config) {
   // The snapshot holds the engine: its archive is only fetched to boot without one.
   let archive = snapshot ? null : fetchBytes(config.archiveURL);
   archive?.catch(() => {});
-  // The loader asks for pyodide.asm.mjs only after its own import and settings: ask sooner. On a
-  // second visit, once the wasm's bytes are in: Cache Storage's copy is read on this thread, and
-  // the module's compile and first run, also here, held that read back while the wasm's compile
-  // (off this thread) waited for it. Ready came 15 ms sooner (90% interval 6 to 25; 36
+  // The loader asks for pyodide.asm.mjs only after its own import and settings: ask sooner. When
+  // the wasm comes from Cache Storage, once its bytes are in: that copy is read on this thread,
+  // and the module's compile and first run, also here, held the read back while the wasm's
+  // compile (off this thread) waited for it. Ready came 15 ms sooner (90% interval 6 to 25; 36
   // interleaved warm loads); asking for it as soon as Cache Storage answered gained nothing.
-  const asmAfter = config.cached ? wasm.bytes.then(() => {}, () => {}) : Promise.resolve();
+  const fromCache = config.cached ? wasm.responded.then(({ cached }) => cached, () => false) : false;
+  const asmAfter = Promise.resolve(fromCache)
+    .then((cached) => (cached ? wasm.bytes : null))
+    .then(() => {}, () => {});
   const asm = asmAfter.then(() => import(`${config.indexURL}pyodide.asm.mjs`));
   asm.then(() => mark("asm"), () => {});
   const { loadPyodide } = await import(`${config.indexURL}pyodide.mjs`);
