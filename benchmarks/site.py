@@ -1105,6 +1105,7 @@ def print_breakdown(res: Results) -> None:
         ("worker: total [duration]", lambda x: x.timings.get("total_ms")),
         ("worker: engine start begins", lambda x: engine_mark(x, None)),
         ("worker: pyodide.mjs imported", lambda x: engine_mark(x, "loader")),
+        ("worker: wasm bytes all in", lambda x: engine_mark(x, "wasm_bytes")),
         ("worker: pyodide.asm.mjs imported", lambda x: engine_mark(x, "asm")),
         ("worker: wasm compiled", lambda x: engine_mark(x, "wasm_compiled")),
         ("worker: wasm instantiated", lambda x: engine_mark(x, "wasm")),

@@ -208,6 +208,9 @@ def test_a_second_visit_starts_from_cache_storage(page, site_url):
     page.wait_for_function(READY, timeout=60_000)
     assert page.evaluate("window.__sim.info.sources") == {"wasm": "cache", "snapshot": "cache"}
     assert page.evaluate("window.__sim.info.snapshot") is True
+    # The kept wasm is read on the worker's thread: pyodide.asm.mjs is imported only after it.
+    marks = page.evaluate("window.__sim.info.marks")
+    assert marks["asm"] > marks["wasm_bytes"], marks
     assert big_files(page) == []
     assert cached_when(page, lambda urls: len(urls) == 2) == kept
     profile = dict(engine_assets.DEFAULT_PROFILE, turnover="640000")

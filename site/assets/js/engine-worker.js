@@ -377,6 +377,7 @@ async function start(config) {
   let fullWasm = leanURL ? null : wasm;
   const full = () => (fullWasm ??= wasmCompiler(lookup, fullURL));
   wasm.responded.then(() => mark("wasm_response"), () => {});
+  wasm.bytes.then(() => mark("wasm_bytes"), () => {});
   wasm.module.then(() => (mark("wasm_compiled"), progress("wasm_compiled")), () => {});
   snapshot?.responded.then(() => mark("snapshot_response"), () => {});
   snapshot?.complete.then(() => (mark("snapshot_bytes"), progress("snapshot_bytes")));
