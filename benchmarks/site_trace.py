@@ -8,8 +8,9 @@ on. It prints, from navigation start to engine ready: the busy time of each thre
 browser (which ones compete for the processors), the part of it Chromium's autofill takes, V8's
 work on the wasm (validation, lazy and optimising compiles, and whether a compiled module kept
 from an earlier visit was used), then, for the engine's worker, the JavaScript and wasm functions
-its time goes to (inclusive), with the worker's own marks. The profiler slows the load by a third or so: read the shares, not the
-milliseconds. Standard library and Playwright only; page helpers from ``site.py``.
+its time goes to (inclusive), with the worker's own marks. The profiler slows the load by a third
+or so: read the shares, not the milliseconds. Standard library and Playwright only; page helpers
+from ``site.py``.
 """
 
 from __future__ import annotations
@@ -203,26 +204,16 @@ def main() -> int:
         root = bench.make_root(args.site, tmp)
         with bench.serving(root) as base:
             if args.warm:
-                context = playwright.chromium.launch_persistent_context(
-                    str(tmp / "profile"),
-                    executable_path=bench.CHROMIUM,
-                    args=bench.CHROMIUM_ARGS,
-                    viewport=bench.VIEWPORT,
-                    locale=bench.LOCALE,
-                )
-                for _ in range(2):
-                    page = context.new_page()
-                    bench.load_page(page, base, bench.SIM_PATH, root)
-                    page.close()
-                    time.sleep(bench.PRIME_SETTLE_S)
-                page = context.new_page()
+                with bench.persistent(playwright, tmp / "profile") as context:
+                    for _ in range(2):
+                        page = context.new_page()
+                        bench.load_page(page, base, bench.SIM_PATH, root)
+                        page.close()
+                        time.sleep(bench.PRIME_SETTLE_S)
+                    load, events = traced_load(context.new_page(), context, base, root)
             else:
-                browser = bench.launch(playwright)
-                context = browser.new_context(viewport=bench.VIEWPORT, locale=bench.LOCALE)
-                page = context.new_page()
-                bench.settle(browser)
-            load, events = traced_load(page, context, base, root)
-            context.close()
+                with bench.cold_page(playwright) as page:
+                    load, events = traced_load(page, page.context, base, root)
     if load.error or load.ready_ms is None:
         print(f"the page did not get ready: {load.error or load.problems[:3]}")
         return 1
