@@ -389,10 +389,9 @@ async function start(config) {
   // and the module's compile and first run, also here, held the read back while the wasm's
   // compile (off this thread) waited for it. Ready came 15 ms sooner (90% interval 6 to 25; 36
   // interleaved warm loads); asking for it as soon as Cache Storage answered gained nothing.
-  const fromCache = config.cached ? wasm.responded.then(({ cached }) => cached, () => false) : false;
-  const asmAfter = Promise.resolve(fromCache)
-    .then((cached) => (cached ? wasm.bytes : null))
-    .then(() => {}, () => {});
+  const asmAfter = config.cached
+    ? wasm.responded.then(({ cached }) => (cached ? wasm.bytes : null)).then(() => {}, () => {})
+    : Promise.resolve();
   const asm = asmAfter.then(() => import(`${config.indexURL}pyodide.asm.mjs`));
   asm.then(() => mark("asm"), () => {});
   const { loadPyodide } = await import(`${config.indexURL}pyodide.mjs`);
