@@ -382,6 +382,44 @@ def test_the_linker_finds_slots_in_the_workers_table_map_as_in_the_table(runtime
     assert scanned["linked"] - looked["linked"] > 8000, (scanned["linked"], looked["linked"])
 
 
+SLOTS_SECTION_CHECK = """
+const [workerPath, withSection, without] = process.argv.slice(1);
+const { readFileSync } = await import("node:fs");
+const vm = await import("node:vm");
+const context = vm.createContext({ self: { fetch: () => Promise.reject(new Error("no network")), location: { hash: "" } } });
+vm.runInContext(readFileSync(workerPath, "utf-8"), context);
+const wasm = vm.runInContext("WebAssembly", context);
+const bytes = new Uint8Array(readFileSync(withSection));
+const fromSection = context.sectionSlots(await wasm.compile(bytes));
+const decoded = context.tableSlots(bytes);
+let differ = 0;
+let found = 0;
+for (let index = -2; index < 40000; index++) {
+  if (fromSection.get(index) !== decoded.get(index)) differ++;
+  if (fromSection.get(index) !== undefined) found++;
+}
+const plain = context.sectionSlots(await wasm.compile(new Uint8Array(readFileSync(without))));
+console.log(JSON.stringify({ size: fromSection.size, decoded: decoded.size, found, differ, plain }));
+"""
+
+
+def test_the_slots_the_build_writes_into_the_wasm_are_the_ones_the_worker_would_decode(
+    runtime: Path, tmp_path: Path
+) -> None:
+    """The table slots the build decodes into a custom section of the lean runtime (with_slots),
+    read back by the worker (sectionSlots), equal what the worker's own decoding of the element
+    segment (tableSlots) gives, function by function; a wasm without the section gives none."""
+    worker = REPO / "site" / "assets" / "js" / "engine-worker.js"
+    full = (runtime / "pyodide.asm.wasm").read_bytes()
+    (tmp_path / "with.wasm").write_bytes(_engine_assets().with_slots(full))
+    found = _node_json(
+        SLOTS_SECTION_CHECK, str(worker), str(tmp_path / "with.wasm"), str(runtime / "pyodide.asm.wasm")
+    )
+    assert found["size"] == found["decoded"] == found["found"] > 7000, found
+    assert found["differ"] == 0, found
+    assert found["plain"] is None
+
+
 RESTORED_CHECK = """
 const [dir, snapshot, emptyZip] = process.argv.slice(1);
 const { readFileSync } = await import("node:fs");

@@ -334,6 +334,10 @@ def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies_and_exp
     full = (built / "simulateur" / config["indexURL"] / "pyodide.asm.wasm").resolve().read_bytes()
     assert len(lean) < 0.5 * len(full)
     lean_sections, full_sections = engine_assets.wasm_sections(lean), engine_assets.wasm_sections(full)
+    # One more section at the end: the table's slots, decoded by the build (see with_slots).
+    slots_section = lean_sections.pop()
+    assert slots_section[0] == 0
+    assert lean[slots_section[1] :] == engine_assets.with_slots(full)[len(full) :]
     assert [s[0] for s in lean_sections] == [s[0] for s in full_sections]
     for (section, start, at, end), (_, f_start, f_at, f_end) in zip(
         lean_sections, full_sections, strict=True
@@ -359,11 +363,11 @@ def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies_and_exp
         assert (cursor, f_cursor) == (end, f_end)
         # The engine reaches about a thousand functions of seventeen thousand.
         assert engine_assets.LEAN_MIN_FUNCTIONS <= kept < count // 4 < stubbed
-    # Exports: the full runtime's in order, every global, memory and table among them, but only
-    # the functions that the linker's own imports ask for or that the served JavaScript names.
+    # Exports: the full runtime's in order, its memory and table among them, but only the
+    # functions and globals that the linker's own imports ask for or that the served JavaScript names.
     lean_exports, full_exports = engine_assets.exports(lean), engine_assets.exports(full)
     assert [e for e in full_exports if e in lean_exports] == lean_exports
-    assert all(e in lean_exports for e in full_exports if e[1] != 0)
+    assert all(e in lean_exports for e in full_exports if e[1] not in (0, 3))
     runtime = built / "simulateur" / config["indexURL"]
     javascript = "".join(
         path.read_text()
@@ -376,6 +380,12 @@ def test_lean_runtime_differs_from_the_full_one_only_in_unreached_bodies_and_exp
     assert left == {name for name in functions if name in linked or name in named or f"_{name}" in named}
     assert linked & functions <= left  # (other GOT entries are JavaScript functions)
     assert len(left) < len(functions) / 10
+    globals_ = {name for name, kind, _ in full_exports if kind == 3}
+    globals_left = {name for name, kind, _ in lean_exports if kind == 3}
+    assert globals_left == {
+        name for name in globals_ if name in linked or name in named or f"_{name}" in named
+    }
+    assert len(globals_left) < len(globals_) / 2
 
 
 def test_lean_wasm_stubs_the_bodies_not_kept():
@@ -383,24 +393,37 @@ def test_lean_wasm_stubs_the_bodies_not_kept():
     types = b"\x01\x60\x00\x01\x7f"
     imports = b"\x01\x01m\x01f\x00\x00"
     functions = b"\x02\x00\x00"
-    exports = b"\x02\x01a\x00\x01\x01b\x00\x02"
+    memory = b"\x01\x00\x01"  # one memory of one page
+    globals_ = b"\x01\x7f\x00\x41\x05\x0b"  # one i32 global, constant 5
+    # Functions a and b, global g, the same global as h, memory m.
+    exports = b"\x05\x01a\x00\x01\x01b\x00\x02\x01g\x03\x00\x01h\x03\x00\x01m\x02\x00"
     code = b"\x02" + b"\x04\x00\x41\x07\x0b" + b"\x04\x00\x41\x08\x0b"
 
     def section(number: int, payload: bytes) -> bytes:
         return bytes([number, len(payload)]) + payload
 
     module = b"\0asm\x01\0\0\0" + b"".join(
-        section(n, p) for n, p in ((1, types), (2, imports), (3, functions), (7, exports), (10, code))
+        section(n, p)
+        for n, p in (
+            (1, types),
+            (2, imports),
+            (3, functions),
+            (5, memory),
+            (6, globals_),
+            (7, exports),
+            (10, code),
+        )
     )
     assert engine_assets.imported_functions(module) == 1
     lean = engine_assets.lean_wasm(module, {2})
     lean_code = b"\x02" + engine_assets.LEAN_STUB + b"\x04\x00\x41\x08\x0b"
     assert lean == module[: -len(code) - 2] + section(10, lean_code)
-    assert [name for name, _, _ in engine_assets.exports(lean)] == ["a", "b"]
-    # Every body kept, export "a" left out.
-    only_b = engine_assets.lean_wasm(module, None, {"b"})
-    assert [name for name, _, _ in engine_assets.exports(only_b)] == ["b"]
-    assert only_b.replace(section(7, b"\x01\x01b\x00\x02"), section(7, exports)) == module
+    assert [name for name, _, _ in engine_assets.exports(lean)] == ["a", "b", "g", "h", "m"]
+    # Every body kept, function "a" and global "h" left out; the memory stays.
+    only_b = engine_assets.lean_wasm(module, None, {"b", "g"})
+    assert [name for name, _, _ in engine_assets.exports(only_b)] == ["b", "g", "m"]
+    kept = b"\x03\x01b\x00\x02\x01g\x03\x00\x01m\x02\x00"
+    assert only_b.replace(section(7, kept), section(7, exports)) == module
     assert engine_assets.imports(module) == [("m", "f", 0)]
     assert engine_assets.called_functions(
         "Compiled function 0x5a1b#2 using Liftoff, took 0 ms\nCompiled WasmToJS wrapper x\n"
@@ -412,10 +435,10 @@ def test_lean_wasm_stubs_the_bodies_not_kept():
         "const bytes = require('fs').readFileSync(0);"
         "const {exports} = new WebAssembly.Instance(new WebAssembly.Module(bytes), {m: {f: () => 0}});"
         "let first; try { first = exports.a(); } catch (error) { first = error.constructor.name + ': ' + error.message; }"
-        "console.log(JSON.stringify([first, exports.b()]));"
+        "console.log(JSON.stringify([first, exports.b(), exports.h.value]));"
     )
     done = subprocess.run(["node", "-e", script], input=lean, capture_output=True, check=True, timeout=60)
-    assert json.loads(done.stdout) == ["RuntimeError: unreachable", 8]
+    assert json.loads(done.stdout) == ["RuntimeError: unreachable", 8, 5]
 
 
 def test_initial_memory_is_the_data_segments():

@@ -458,29 +458,38 @@ def exports(wasm: bytes) -> list[tuple[str, int, bytes]]:
     return found
 
 
+# Export kinds the lean runtime keeps only where its JavaScript can reach them (named_exports).
+FUNCTION_EXPORT, GLOBAL_EXPORT = 0, 3
+
+
 def named_exports(wasm: bytes, javascript: str) -> set[str]:
-    """The function exports of the runtime's wasm that its JavaScript can reach: those the linker's
-    own imports (GOT entries) ask for, and those ``javascript`` names, as ``name`` (a string, as in
-    `wasmExports["name"]`) or as Emscripten's ``_name``. The others only the dynamic linker finds,
-    for a side module or `dlsym`, neither of which the engine uses."""
+    """The function and global exports of the runtime's wasm that its JavaScript can reach: those
+    the linker's own imports (GOT entries) ask for, and those ``javascript`` names, as ``name`` (a
+    string, as in `wasmExports["name"]`) or as Emscripten's ``_name``. The others only the dynamic
+    linker finds, for a side module or `dlsym`, neither of which the engine uses."""
     named = set(IDENTIFIER.findall(javascript))
     linked = {name for module, name, _ in imports(wasm) if module.startswith("GOT.")}
     return {
         name
         for name, kind, _ in exports(wasm)
-        if kind == 0 and (name in linked or name in named or f"_{name}" in named)
+        if kind in (FUNCTION_EXPORT, GLOBAL_EXPORT)
+        and (name in linked or name in named or f"_{name}" in named)
     }
 
 
-def lean_wasm(wasm: bytes, keep: set[int] | None, functions_exported: set[str] | None = None) -> bytes:
+def lean_wasm(wasm: bytes, keep: set[int] | None, exported: set[str] | None = None) -> bytes:
     """``wasm`` with each function body whose index (imports first) is not in ``keep`` made
-    `unreachable` (None: every body kept) and, given ``functions_exported``, only those function
-    exports left (every other kind of export stays); everything else byte for byte."""
+    `unreachable` (None: every body kept) and, given ``exported``, only those function and global
+    exports left (the memory, table and tag exports stay); everything else byte for byte."""
     first = imported_functions(wasm)
     out = bytearray(wasm[:8])
     for section, start, at, end in wasm_sections(wasm):
-        if section == 7 and functions_exported is not None:
-            entries = [raw for name, kind, raw in exports(wasm) if kind != 0 or name in functions_exported]
+        if section == 7 and exported is not None:
+            entries = [
+                raw
+                for name, kind, raw in exports(wasm)
+                if kind not in (FUNCTION_EXPORT, GLOBAL_EXPORT) or name in exported
+            ]
             payload = _leb(len(entries)) + b"".join(entries)
             out += bytes([7]) + _leb(len(payload)) + payload
             continue
@@ -495,6 +504,63 @@ def lean_wasm(wasm: bytes, keep: set[int] | None, functions_exported: set[str] |
             cursor = start + size
         out += bytes([10]) + _leb(len(bodies)) + bodies
     return bytes(out)
+
+
+# The linker's slot lookups (see ADD_FUNCTIONS_AT_ONCE) need, for a function index, the table slot
+# the wasm's element segment gives it. The worker used to decode the 7,752 indices of that segment
+# itself, in a JavaScript loop hot enough that V8 compiled it again, in the background, with its
+# optimising compilers (13 and 107 ms of a processor in two warm loads under --trace-opt, while the
+# engine starts on two). The build decodes them here instead, into a custom section of the lean runtime that V8
+# ignores and the worker reads with `WebAssembly.Module.customSections`: its name, then
+# little-endian i32s, how many functions have a slot, then each function's last slot, or -1.
+SLOTS_SECTION = "ac.slots"
+WASM_HEADER = b"\0asm\1\0\0\0"  # magic and version 1
+
+
+def table_slots(wasm: bytes) -> dict[int, int] | None:
+    """Each function's last slot (as a scan of the whole table would find it) in the table the
+    element section of ``wasm`` fills, or None for any other kind of element section (the worker's
+    own reading then decides, see site/assets/js/engine-worker.js).
+
+    >>> table_slots(WASM_HEADER + bytes([9, 8, 1, 0, 0x41, 5, 0x0B, 2, 7, 3]))
+    {7: 5, 3: 6}
+    """
+    for section, _, at, end in wasm_sections(wasm):
+        if section != 9:
+            continue
+        count, cursor = _uleb(wasm, at)
+        slots: dict[int, int] = {}
+        for _ in range(count):
+            flags, cursor = _uleb(wasm, cursor)
+            if flags != 0 or wasm[cursor] != 0x41:  # active, table 0, `i32.const N; end`
+                return None
+            offset, cursor = _uleb(wasm, cursor + 1)  # a positive N reads the same unsigned
+            if offset >= 1 << 31 or wasm[cursor] != 0x0B:
+                return None
+            number, cursor = _uleb(wasm, cursor + 1)
+            for position in range(number):
+                index, cursor = _uleb(wasm, cursor)
+                slots[index] = offset + position
+        return slots if cursor == end else None
+    return None
+
+
+def with_slots(wasm: bytes) -> bytes:
+    """``wasm`` with its table slots (table_slots) in a custom section at its end (SLOTS_SECTION).
+
+    >>> module = WASM_HEADER + bytes([9, 8, 1, 0, 0x41, 5, 0x0B, 2, 2, 0])
+    >>> with_slots(module)[len(module):].hex(" ")
+    '00 19 08 61 63 2e 73 6c 6f 74 73 02 00 00 00 06 00 00 00 ff ff ff ff 05 00 00 00'
+    """
+    slots = table_slots(wasm)
+    if not slots:
+        return wasm
+    last = [-1] * (max(slots) + 1)
+    for index, slot in slots.items():
+        last[index] = slot
+    name = SLOTS_SECTION.encode()
+    payload = _leb(len(name)) + name + struct.pack(f"<{len(last) + 1}i", len(slots), *last)
+    return wasm + b"\0" + _leb(len(payload)) + payload
 
 
 def _leb(value: int) -> bytes:
@@ -741,15 +807,18 @@ class _Build:
         self.lean: Path | None = None  # the lean runtime's wasm in build/cache, once known
 
     def lean_bytes(self) -> bytes:
-        """The published lean runtime: the bodies the engine reaches (_lean_runtime), and the
-        function exports the runtime's JavaScript can reach (named_exports: 243 of 7,415). Each
-        export left out is one V8 does not make a function for at instantiation and the linker does
-        not copy at start-up: the worker's step from the wasm compiled to the runtime created went
-        from 99 to 65 ms (medians of 11 interleaved cold loads, an instrumented build)."""
+        """The published lean runtime: the bodies the engine reaches (_lean_runtime), the function
+        and global exports the runtime's JavaScript can reach (named_exports: 244 of 7,415
+        functions, 310 of 1,141 globals), and the table's slots (with_slots). Each export left out
+        is one V8 does not make an object for at instantiation and the linker does not walk at
+        start-up: leaving out the functions took the worker's step from the wasm compiled to the
+        runtime created from 99 to 65 ms (medians of 11 interleaved cold loads, an instrumented
+        build); the globals, its step from the wasm instantiated to the runtime created from 93 to
+        63 ms (medians of 21 interleaved warm loads)."""
         if self._lean_bytes is None:
             javascript = (self.runtime / "pyodide.asm.mjs").read_text("utf-8") + _around_runtime()
             wasm = _lean_runtime().read_bytes()
-            self._lean_bytes = lean_wasm(wasm, None, named_exports(wasm, javascript))
+            self._lean_bytes = with_slots(lean_wasm(wasm, None, named_exports(wasm, javascript)))
         return self._lean_bytes
 
     def lean_name(self) -> str:

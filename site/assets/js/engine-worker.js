@@ -102,40 +102,52 @@ async function fetchBytes(url) {
 }
 
 /**
- * The published snapshot ``data`` (format in site/hooks/engine_assets.py), read: `runs`, each
- * [offset, bytes], what the file carries; `copies`, each [offset, address, length], static data
- * the runtime's memory holds right after instantiation, within its first ``staticSize`` bytes.
- * Offsets are the snapshot's (Pyodide's header, then the memory image); every other byte of its
- * ``size`` is zero.
+ * The published snapshot ``data`` (format in site/hooks/engine_assets.py), read: `table`, the
+ * file's own table as little-endian u32s (the byte order of every host that runs wasm), `runs`
+ * pairs [offset, length] for what the file carries, then `copies` triples [offset, address,
+ * length] for static data the runtime's memory holds right after instantiation, within its first
+ * ``staticSize`` bytes; `start`, where the runs' bytes begin. Offsets are the snapshot's (Pyodide's
+ * header, then the memory image), in order in each list; every other byte of its ``size`` is zero.
+ * The loops over the 2,295 entries index the table directly: written with an array per entry and
+ * destructuring, V8's optimising compilers compiled them again in the background while the engine
+ * started (14 and 21 ms of a processor in two warm loads under --trace-opt, against 2 now), and the
+ * entries made work for the collector.
  */
 function readSparse(data, size, staticSize) {
   if (data.length < 16) throw new Error("snapshot shorter than its header");
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const word = (at) => view.getUint32(at, true);
+  const head = new DataView(data.buffer, data.byteOffset, 16);
+  const word = (at) => head.getUint32(at, true);
   if (String.fromCharCode(...data.subarray(0, 4)) !== "ACSP") throw new Error("not a sparse snapshot");
   if (word(4) !== size) throw new Error(`snapshot of ${word(4)} bytes, ${size} expected`);
-  const copiesAt = 16 + 8 * word(8);
-  const end = copiesAt + 12 * word(12);
-  if (data.length < end) throw new Error("snapshot shorter than its table");
-  const runs = [];
-  let position = end;
-  for (let at = 16; at < copiesAt; at += 8) {
-    const offset = word(at);
-    const length = word(at + 4);
-    if (position + length > data.length) throw new Error("snapshot shorter than its runs");
-    if (offset + length > size) throw new Error("a run of the snapshot lies outside it");
-    runs.push([offset, data.subarray(position, position + length)]);
+  const runs = word(8);
+  const copies = word(12);
+  const start = 16 + 8 * runs + 12 * copies;
+  if (data.length < start) throw new Error("snapshot shorter than its table");
+  const table =
+    data.byteOffset % 4 === 0
+      ? new Uint32Array(data.buffer, data.byteOffset + 16, (start - 16) / 4)
+      : new Uint32Array(data.slice(16, start).buffer);
+  let position = start;
+  let reach = 0;
+  for (let i = 0; i < 2 * runs; i += 2) {
+    const offset = table[i];
+    const length = table[i + 1];
+    if (offset < reach) throw new Error("the snapshot's runs are not in order");
+    reach = offset + length;
+    if (reach > size) throw new Error("a run of the snapshot lies outside it");
     position += length;
+    if (position > data.length) throw new Error("snapshot shorter than its runs");
   }
   if (position !== data.length) throw new Error("snapshot longer than its runs");
-  const copies = [];
-  for (let at = copiesAt; at < end; at += 12) {
-    const copy = [word(at), word(at + 4), word(at + 8)];
-    if (copy[0] + copy[2] > size) throw new Error("a copy of the snapshot lies outside it");
-    if (copy[1] + copy[2] > staticSize) throw new Error("a copy of the snapshot lies outside the static data");
-    copies.push(copy);
+  reach = 0;
+  for (let i = 2 * runs; i < 2 * runs + 3 * copies; i += 3) {
+    const offset = table[i];
+    if (offset < reach) throw new Error("the snapshot's copies are not in order");
+    reach = offset + table[i + 2];
+    if (reach > size) throw new Error("a copy of the snapshot lies outside it");
+    if (table[i + 1] + table[i + 2] > staticSize) throw new Error("a copy of the snapshot lies outside the static data");
   }
-  return { runs, copies };
+  return { data, table, runs, copies, start };
 }
 
 /**
@@ -144,15 +156,29 @@ function readSparse(data, size, staticSize) {
  * bytes the file carries or copies are written: ``target`` must hold zeros elsewhere.
  */
 function writeSnapshotPart(target, sparse, image, from, to, shift) {
-  for (const [offset, bytes] of sparse.runs) {
-    const start = Math.max(offset, from);
-    const end = Math.min(offset + bytes.length, to);
-    if (end > start) target.set(bytes.subarray(start - offset, end - offset), start - shift);
+  const { data, table, runs, copies } = sparse;
+  let position = sparse.start;
+  for (let i = 0; i < 2 * runs; i += 2) {
+    const offset = table[i];
+    if (offset >= to) break;
+    const end = offset + table[i + 1];
+    if (end > from) {
+      const first = offset > from ? offset : from;
+      const last = end < to ? end : to;
+      target.set(data.subarray(position + first - offset, position + last - offset), first - shift);
+    }
+    position += table[i + 1];
   }
-  for (const [offset, address, length] of sparse.copies) {
-    const start = Math.max(offset, from);
-    const end = Math.min(offset + length, to);
-    if (end > start) target.set(image.subarray(address + start - offset, address + end - offset), start - shift);
+  for (let i = 2 * runs; i < 2 * runs + 3 * copies; i += 3) {
+    const offset = table[i];
+    if (offset >= to) break;
+    const end = offset + table[i + 2];
+    if (end > from) {
+      const first = offset > from ? offset : from;
+      const last = end < to ? end : to;
+      const address = table[i + 1] - offset;
+      target.set(image.subarray(address + first, address + last), first - shift);
+    }
   }
 }
 
@@ -232,59 +258,88 @@ function snapshotReader(lookup, url, size, staticSize) {
 
 /** Each compiled runtime's table slots (see tableSlots), for its instantiation. */
 const slotsOf = new WeakMap();
+const SLOTS_SECTION = "ac.slots";
 
 /**
- * Where the table of the wasm module ``bytes`` holds each function once instantiated: a Map from
- * function index to its last slot (the one a scan of the whole table would note), read from the
- * module's element segment; null for a module whose table is filled some other way, or for bytes
- * that are not a whole module (V8's compile then says what is wrong). The runtime's
+ * The table slots the build wrote into the compiled ``module`` (the lean runtime), as tableSlots
+ * gives them, or null when it has no such section. The section (SLOTS_SECTION in
+ * site/hooks/engine_assets.py) holds little-endian i32s: how many functions have a slot, then each
+ * function's last slot, or -1. Decoding the element segment here instead took a loop that V8's
+ * optimising compilers compiled again in the background while the engine started (13 and 107 ms of
+ * a processor in two warm loads under --trace-opt).
+ */
+function sectionSlots(module) {
+  const [section] = WebAssembly.Module.customSections(module, SLOTS_SECTION);
+  if (!section || section.byteLength < 4 || section.byteLength % 4) return null;
+  const table = new Int32Array(section);
+  return { size: table[0], get: (index) => (index >= 0 && table[index + 1] >= 0 ? table[index + 1] : undefined) };
+}
+
+/**
+ * Where the table of the wasm module ``bytes`` holds each function once instantiated: `get(index)`
+ * gives a function's last slot (the one a scan of the whole table would note), or undefined, and
+ * `size` how many functions have one, read from the module's element segment; null for a module
+ * whose table is filled some other way, or for bytes that are not a whole module (V8's compile
+ * then says what is wrong). The slots are kept in a typed array, not a Map of 7,752 entries that
+ * the worker's collector would copy while the runtime starts. The runtime's
  * linker looks up the slots of about 240 functions at start-up: given these (the edited
  * addFunctionsAtOnce, site/hooks/engine_assets.py), it no longer reads the table's 18,733 slots,
  * which makes V8 create a function object for each of the 8,732 filled ones.
  */
 function tableSlots(bytes) {
   let at = 8;
-  const next = () => {
-    if (at >= bytes.length) throw new RangeError("the module ends too soon");
-    return bytes[at++];
-  };
+  // One LEB128 number at `at`, unsigned (or signed); RangeError past the end.
   const uleb = () => {
     let value = 0;
     for (let shift = 0; ; shift += 7) {
-      const byte = next();
+      if (at >= bytes.length) throw new RangeError("the module ends too soon");
+      const byte = bytes[at++];
       value += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) return value;
     }
   };
   const sleb = () => {
-    let value = 0;
-    let shift = 0;
-    let byte;
-    do {
-      byte = next();
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return byte & 0x40 ? value - 2 ** shift : value;
+    const start = at;
+    const value = uleb();
+    const bits = 7 * (at - start);
+    return bytes[at - 1] & 0x40 ? value - 2 ** bits : value;
   };
   try {
     while (at < bytes.length) {
-      const id = next();
+      const id = bytes[at++];
       const end = uleb() + at;
-      if (id === 9) {
-        const slots = new Map();
-        for (let segments = uleb(); segments > 0; segments--) {
-          // Only an active segment of function indices for table 0 at a constant offset (flags 0,
-          // `i32.const N; end`) is read; any other kind: no slots.
-          if (uleb() !== 0 || next() !== 0x41) return null;
-          const offset = sleb();
-          if (offset < 0 || next() !== 0x0b) return null;
-          const count = uleb();
-          for (let i = 0; i < count; i++) slots.set(uleb(), offset + i);
-        }
-        return at === end ? slots : null;
+      if (id !== 9) {
+        at = end;
+        continue;
       }
-      at = end;
+      let last = new Int32Array(1 << 14).fill(-1);
+      let size = 0;
+      for (let segments = uleb(); segments > 0; segments--) {
+        if (uleb() !== 0 || bytes[at++] !== 0x41) return null;
+        const offset = sleb();
+        if (offset < 0 || bytes[at++] !== 0x0b) return null;
+        for (let i = 0, count = uleb(); i < count; i++) {
+          // Most indices take two bytes: read here, without a call per number.
+          let index;
+          if (end - at >= 5) {
+            let byte = bytes[at++];
+            index = byte & 0x7f;
+            for (let shift = 7; byte >= 0x80; shift += 7) {
+              byte = bytes[at++];
+              index |= (byte & 0x7f) << shift;
+            }
+          } else index = uleb();
+          if (index >= last.length) {
+            const grown = new Int32Array(Math.max(index + 1, 2 * last.length)).fill(-1);
+            grown.set(last);
+            last = grown;
+          }
+          if (last[index] < 0) size++;
+          last[index] = offset + i;
+        }
+      }
+      if (at !== end) return null;
+      return { size, get: (index) => (last[index] >= 0 ? last[index] : undefined) };
     }
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
@@ -304,9 +359,8 @@ function wasmCompiler(lookup, url) {
   const state = {};
   state.bytes = downloaded(state, lookup, url, "application/wasm");
   state.module = state.bytes.then(async (data) => {
-    const compiling = WebAssembly.compile(data); // off this thread: the slots are read meanwhile
-    const slots = tableSlots(data);
-    const module = await compiling;
+    const module = await WebAssembly.compile(data); // off this thread
+    const slots = sectionSlots(module) ?? tableSlots(data);
     if (slots) slotsOf.set(module, slots);
     return module;
   });
