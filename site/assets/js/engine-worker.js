@@ -14,7 +14,8 @@
 // archiveURL (the simulator package as a zip, fetched only when Python boots without the
 // snapshot) and cached (true when the page noted that an earlier visit kept the wasm and the
 // snapshot in Cache Storage); for tests, digestImage asks for `imageDigest` in the answer, the
-// SHA-256 of the runtime's memory as the snapshot's image left it. The page may also put the
+// SHA-256 of the runtime's memory as the snapshot's image left it, its stack (`deadStack`, [low,
+// high) addresses, see snapshotReader's writeImage) zeroed. The page may also put the
 // config, as JSON, in the fragment of this script's URL: the engine then starts as soon as the
 // script runs (see the end).
 // `sources` tells where the wasm and the snapshot were read from: "cache" (Cache Storage, kept
@@ -237,19 +238,23 @@ function snapshotReader(lookup, url, size, staticSize) {
   };
   /**
    * Make ``memory`` (the runtime's, as a Uint8Array) equal the snapshot's image, which Pyodide
-   * hands over as ``view`` (`bytes` past the header: only where it starts counts). The runtime's
-   * start has written only below ``brk`` (its heap's end: its static data, its stack, which grows
-   * down from the heap's start, and a few allocations), so only that part is zeroed; everything
-   * above, two thirds of the memory, is left alone (the system gives those pages only as the runs
-   * are written). Then the runs and copies. Zeroing all of it (14.5 MB, mostly stack never used)
-   * is quicker than finding the stack's lowest written byte first: reading an untouched page costs
-   * about what writing it does (the whole write took 22 against 28 ms; medians of 9 interleaved
-   * cold loads).
+   * hands over as ``view`` (`bytes` past the header: only where it starts counts), except in
+   * ``deadStack`` ([low, high) addresses, or null): a stack with no live frame, which no code reads
+   * before writing it. The runtime's start has written only below ``brk`` (its heap's end: its
+   * static data, its stack, which grows down from the heap's start, and a few allocations), so only
+   * that part is zeroed, the dead stack left out: everything above, two thirds of the memory, and
+   * the 10 MB stack but for the top its start used, are left alone (the system gives those pages
+   * only as the runs are written; the snapshot carries no byte in most of the stack). Then the
+   * runs and copies, the stack's included. Zeroing the stack as well made the system give the
+   * runtime 10 MB more, page by page.
    */
-  state.writeImage = (memory, view, brk) => {
+  state.writeImage = (memory, view, brk, deadStack) => {
     if (view.buffer !== bytes.buffer || view.byteOffset !== header) throw new Error("not this snapshot's image");
     if (memory.length < size - header) throw new Error("the runtime's memory is smaller than the snapshot");
-    memory.fill(0, 0, Math.min(brk, size - header));
+    const end = Math.min(brk, size - header);
+    const [low, high] = deadStack && 0 <= deadStack[0] && deadStack[0] <= deadStack[1] ? deadStack : [end, end];
+    memory.fill(0, 0, Math.min(low, end));
+    if (high < end) memory.fill(0, high, end);
     writeSnapshotPart(memory, sparse, image, header, size, header);
     image = null;
   };
@@ -452,6 +457,7 @@ async function start(config) {
   mark("loader");
   let restoring = null; // the snapshot being restored: the runtime must not start before its bytes are in
   let writtenImage = null; // for tests (config.digestImage): the memory as the snapshot's image left it
+  let deadStackSeen = null; // for tests: the stack, zeros in writtenImage
   const createPyodideModule = async (settings) => {
     mark("module");
     const instantiate = settings.instantiateWasm;
@@ -472,8 +478,17 @@ async function start(config) {
     const snapshotBeingRestored = restoring;
     if (snapshotBeingRestored) {
       settings.writeSnapshotImage = (view) => {
-        snapshotBeingRestored.writeImage(settings.HEAP8, view, settings._sbrk(0));
-        if (config.digestImage) writtenImage = settings.HEAP8.slice(0, config.snapshotSize - view.byteOffset);
+        // No wasm frame is live while the image is written, nor when Pyodide made the snapshot: the
+        // whole stack is dead, and what the runtime's start left there is never read.
+        const deadStack = [settings.___stack_low, settings.___stack_high];
+        if (!deadStack.every(Number.isInteger)) deadStack.length = 0;
+        snapshotBeingRestored.writeImage(settings.HEAP8, view, settings._sbrk(0), deadStack.length ? deadStack : null);
+        if (config.digestImage) {
+          // The stack holds what the runtime's own start left there: not part of the image.
+          writtenImage = settings.HEAP8.slice(0, config.snapshotSize - view.byteOffset);
+          if (deadStack.length) writtenImage.fill(0, ...deadStack);
+          deadStackSeen = deadStack.length ? deadStack : null;
+        }
       };
     }
     // The engine loads no package, so Pyodide's package index is not built: that step lists the
@@ -584,6 +599,7 @@ async function start(config) {
       marks,
       timings: { runtime_ms: t1 - t0, engine_ms: t2 - t1, total_ms: t2 - t0 },
       imageDigest: writtenImage ? await sha256(writtenImage) : undefined,
+      deadStack: writtenImage ? deadStackSeen : undefined,
     },
   };
 }
