@@ -510,9 +510,9 @@ def lean_wasm(wasm: bytes, keep: set[int] | None, exported: set[str] | None = No
 # the wasm's element segment gives it. The worker used to decode the 7,752 indices of that segment
 # itself, in a JavaScript loop hot enough that V8 compiled it again, in the background, with its
 # optimising compilers (13 and 107 ms of a processor in two warm loads under --trace-opt, while the
-# engine starts on two). The build decodes them here instead, into a custom section of the lean runtime that V8
-# ignores and the worker reads with `WebAssembly.Module.customSections`: its name, then
-# little-endian i32s, how many functions have a slot, then each function's last slot, or -1.
+# engine starts on two). The build decodes them here instead, into a custom section of the lean
+# runtime that V8 ignores and the worker reads with `WebAssembly.Module.customSections`: its name,
+# then little-endian i32s, how many functions have a slot, then each function's last slot, or -1.
 SLOTS_SECTION = "ac.slots"
 WASM_HEADER = b"\0asm\1\0\0\0"  # magic and version 1
 

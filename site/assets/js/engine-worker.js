@@ -480,14 +480,14 @@ async function start(config) {
       settings.writeSnapshotImage = (view) => {
         // No wasm frame is live while the image is written, nor when Pyodide made the snapshot: the
         // whole stack is dead, and what the runtime's start left there is never read.
-        const deadStack = [settings.___stack_low, settings.___stack_high];
-        if (!deadStack.every(Number.isInteger)) deadStack.length = 0;
-        snapshotBeingRestored.writeImage(settings.HEAP8, view, settings._sbrk(0), deadStack.length ? deadStack : null);
+        const [low, high] = [settings.___stack_low, settings.___stack_high];
+        const deadStack = Number.isInteger(low) && Number.isInteger(high) ? [low, high] : null;
+        snapshotBeingRestored.writeImage(settings.HEAP8, view, settings._sbrk(0), deadStack);
         if (config.digestImage) {
           // The stack holds what the runtime's own start left there: not part of the image.
           writtenImage = settings.HEAP8.slice(0, config.snapshotSize - view.byteOffset);
-          if (deadStack.length) writtenImage.fill(0, ...deadStack);
-          deadStackSeen = deadStack.length ? deadStack : null;
+          if (deadStack) writtenImage.fill(0, ...deadStack);
+          deadStackSeen = deadStack;
         }
       };
     }
