@@ -158,28 +158,19 @@ function readSparse(data, size, staticSize) {
  */
 function writeSnapshotPart(target, sparse, image, from, to, shift) {
   const { data, table, runs, copies } = sparse;
+  // The part of [offset, end) within [from, to), taken from ``source`` where `at` holds `offset`.
+  const put = (source, at, offset, end) => {
+    const first = offset > from ? offset : from;
+    const last = end < to ? end : to;
+    if (last > first) target.set(source.subarray(at + first - offset, at + last - offset), first - shift);
+  };
   let position = sparse.start;
-  for (let i = 0; i < 2 * runs; i += 2) {
-    const offset = table[i];
-    if (offset >= to) break;
-    const end = offset + table[i + 1];
-    if (end > from) {
-      const first = offset > from ? offset : from;
-      const last = end < to ? end : to;
-      target.set(data.subarray(position + first - offset, position + last - offset), first - shift);
-    }
+  for (let i = 0; i < 2 * runs && table[i] < to; i += 2) {
+    put(data, position, table[i], table[i] + table[i + 1]);
     position += table[i + 1];
   }
-  for (let i = 2 * runs; i < 2 * runs + 3 * copies; i += 3) {
-    const offset = table[i];
-    if (offset >= to) break;
-    const end = offset + table[i + 2];
-    if (end > from) {
-      const first = offset > from ? offset : from;
-      const last = end < to ? end : to;
-      const address = table[i + 1] - offset;
-      target.set(image.subarray(address + first, address + last), first - shift);
-    }
+  for (let i = 2 * runs; i < 2 * runs + 3 * copies && table[i] < to; i += 3) {
+    put(image, table[i + 1], table[i], table[i] + table[i + 2]);
   }
 }
 
@@ -332,16 +323,7 @@ function tableSlots(bytes) {
         const offset = sleb();
         if (offset < 0 || bytes[at++] !== 0x0b) return null;
         for (let i = 0, count = uleb(); i < count; i++) {
-          // Most indices take two bytes: read here, without a call per number.
-          let index;
-          if (end - at >= 5) {
-            let byte = bytes[at++];
-            index = byte & 0x7f;
-            for (let shift = 7; byte >= 0x80; shift += 7) {
-              byte = bytes[at++];
-              index |= (byte & 0x7f) << shift;
-            }
-          } else index = uleb();
+          const index = uleb();
           if (index >= last.length) {
             const grown = new Int32Array(Math.max(index + 1, 2 * last.length)).fill(-1);
             grown.set(last);
