@@ -214,7 +214,7 @@ const config = {
 let worker;
 if (params.get("mode") === "snapshot") {
   // The site's own engine worker, started as the simulator page starts it (config in the URL's
-  // fragment, Cache Storage looked in when an earlier load noted it), on a page with nothing else.
+  // fragment, its kept files looked for when an earlier load noted them), on a page with nothing else.
   const KEPT = "ac-engine-kept";
   const engine = params.get("engine");
   const started = {...config, snapshotSize: Number(params.get("size")), staticSize: Number(params.get("static")), engine, cached: localStorage.getItem(KEPT) === engine};

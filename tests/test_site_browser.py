@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -151,29 +152,75 @@ def test_engine_loads_from_the_snapshot(page, site_url):
     assert not page.errors
 
 
-# What the engine's Cache Storage holds, in full (an entry still being written does not match yet).
-CACHED = """caches.open('ac-engine').then(async cache => {
-    const urls = [];
-    for (const request of await cache.keys()) if (await cache.match(request)) urls.push(request.url);
-    return urls.sort();
-})"""
+# What the engine keeps between visits, by file name, each file whole: the private file system's
+# folder (a file still being written is not swapped in yet; one a visit cut short left empty does
+# not count) or Cache Storage (an entry still being written does not match yet).
+KEPT_FILES = """store => store === 'cache'
+    ? caches.open('ac-engine').then(async cache => {
+        const names = [];
+        for (const request of await cache.keys()) if (await cache.match(request)) names.push(request.url.split('/').pop());
+        return names.sort();
+    })
+    : navigator.storage.getDirectory().then(root => root.getDirectoryHandle('ac-engine')).then(async dir => {
+        const names = [];
+        for await (const [name, handle] of dir.entries()) {
+            if (handle.kind === 'file' && !name.endsWith('.crswap') && (await handle.getFile()).size > 0) names.push(name);
+        }
+        return names.sort();
+    }, () => [])"""
+# A file written into the engine's store by the page, as an earlier engine's would be.
+KEEP_FILE = """([store, name, text]) => store === 'cache'
+    ? caches.open('ac-engine').then(c => c.put(new URL('../assets/engine/' + name, location), new Response(text)))
+    : navigator.storage.getDirectory().then(root => root.getDirectoryHandle('ac-engine'))
+        .then(dir => dir.getFileHandle(name, {create: true})).then(file => file.createWritable())
+        .then(async writer => { await writer.write(text); await writer.close(); })"""
+# The store emptied, as a browser clearing site data would (the folder only once the worker is done
+# writing into it: a file being written cannot be removed).
+FORGET_STORE = """store => store === 'cache'
+    ? caches.delete('ac-engine')
+    : navigator.storage.getDirectory().then(async root => {
+        for (let tries = 0; ; tries++) {
+            try { return await root.removeEntry('ac-engine', {recursive: true}); }
+            catch (error) { if (error.name !== 'NoModificationAllowedError' || tries > 100) throw error; }
+            await new Promise(resolve => setTimeout(resolve, 100));
+        }
+    })"""
 # The worker's config, URLs made absolute as the page gives them to the worker.
 CONFIG = """(() => {
     const config = JSON.parse(document.getElementById("sim-config").textContent);
     for (const key of ["indexURL", "archiveURL", "snapshotURL", "leanWasmURL"]) config[key] = new URL(config[key], document.baseURI).href;
     return config;
 })()"""
+SIM_CONFIG = re.compile(r'(<script type="application/json" id="sim-config">)(.*?)(</script>)', re.S)
 
 
-def cached_when(page: Any, done: Any) -> list[str]:
-    """What the engine's cache holds once ``done(urls)`` holds (the worker writes it after the start)."""
+def keep_in(page: Any, store: str) -> None:
+    """Serve the simulator page with a config asking the worker to keep its files in ``store``
+    ("disk", the default where the browser offers it, or "cache")."""
+
+    def fulfil(route: Any) -> None:
+        html = route.fetch().text()
+        config = lambda m: m[1] + json.dumps(dict(json.loads(m[2]), keptIn=store)) + m[3]  # noqa: E731
+        route.fulfill(
+            status=200, content_type="text/html; charset=utf-8", body=SIM_CONFIG.sub(config, html, 1)
+        )
+
+    page.route("**/simulateur/", fulfil)
+
+
+def kept_when(page: Any, store: str, done: Any) -> list[str]:
+    """What the engine's store holds once ``done(names)`` holds (the worker writes it after the start)."""
     deadline = time.monotonic() + 30
-    while not done(urls := page.evaluate(CACHED)):
+    while not done(names := page.evaluate(KEPT_FILES, store)):
         assert time.monotonic() < deadline, (
-            f"the engine's cache holds {urls}; {page.evaluate('window.__sim.info')}"
+            f"the engine's {store} holds {names}; {page.evaluate('window.__sim.info')}"
         )
         page.wait_for_timeout(100)
-    return urls
+    return names
+
+
+def names(*urls: str) -> list[str]:
+    return sorted(url.rsplit("/", 1)[-1] for url in urls)
 
 
 def big_files(page: Any) -> list[str]:
@@ -191,39 +238,81 @@ def archives(page: Any) -> list[str]:
 KEPT_NOTE = "localStorage.getItem('ac-engine-kept')"
 
 
-def test_a_second_visit_starts_from_cache_storage(page, site_url):
-    """The runtime and the snapshot are kept decoded in Cache Storage; the next visit asks for neither."""
+@pytest.mark.parametrize("store", ["disk", "cache"])
+def test_a_second_visit_starts_from_the_kept_files(page, site_url, store):
+    """The runtime and the snapshot are kept decoded, in the private file system or Cache
+    Storage; the next visit asks for neither."""
+    keep_in(page, store)
     open_simulator(page, site_url)
     config = page.evaluate(CONFIG)
     assert page.evaluate("window.__sim.info.sources") == {"wasm": "network", "snapshot": "network"}
-    kept = sorted([config["leanWasmURL"], config["snapshotURL"]])
-    cached_when(page, lambda urls: urls == kept)
-    assert page.evaluate(KEPT_NOTE) == config["engine"]  # the next visit looks in the cache first
-    # An older engine's file is dropped on the way.
-    page.evaluate(
-        "caches.open('ac-engine').then(c => c.put(new URL('../assets/engine/snapshot-0.bin', location), new Response('old')))"
-    )
+    kept = names(config["leanWasmURL"], config["snapshotURL"])
+    kept_when(page, store, lambda found: found == kept)
+    assert page.evaluate(KEPT_NOTE) == config["engine"]  # the next visit looks there first
+    page.evaluate(KEEP_FILE, [store, "snapshot-0.bin", "old"])  # an older engine's file goes on the way
     page.requests.clear()
     page.reload()
     page.wait_for_function(READY, timeout=60_000)
-    assert page.evaluate("window.__sim.info.sources") == {"wasm": "cache", "snapshot": "cache"}
+    assert page.evaluate("window.__sim.info.sources") == {"wasm": store, "snapshot": store}
     assert page.evaluate("window.__sim.info.snapshot") is True
     # The kept wasm is read on the worker's thread: pyodide.asm.mjs is imported only after it.
     marks = page.evaluate("window.__sim.info.marks")
     assert marks["asm"] > marks["wasm_bytes"], marks
     assert big_files(page) == []
-    assert cached_when(page, lambda urls: len(urls) == 2) == kept
+    assert kept_when(page, store, lambda found: len(found) == 2) == kept
     profile = dict(engine_assets.DEFAULT_PROFILE, turnover="640000")
     page.fill("#f-profile-turnover", "640000")
     wait_for_totals(page, expected_totals(profile))
     assert not page.errors
 
 
-def test_a_spoilt_cached_snapshot_costs_speed_not_the_engine(page, site_url):
-    """A cut snapshot in Cache Storage: Python boots the usual way, the copy is dropped and fetched again."""
+def test_spoilt_kept_files_are_fetched_again(page, site_url, site_build):
+    """In the private file system, a cut snapshot and a wasm a visit cut short left empty are read
+    as missing: both come from the network, the snapshot is restored, and both are kept whole again."""
     open_simulator(page, site_url)
     config = page.evaluate(CONFIG)
-    cached_when(page, lambda urls: len(urls) == 2)
+    kept = names(config["leanWasmURL"], config["snapshotURL"])
+    kept_when(page, "disk", lambda found: found == kept)
+    lean, snapshot = (url.rsplit("/", 1)[-1] for url in (config["leanWasmURL"], config["snapshotURL"]))
+    page.evaluate(
+        """([lean, snapshot]) => navigator.storage.getDirectory().then(root => root.getDirectoryHandle('ac-engine'))
+            .then(async dir => {
+                const cut = await (await dir.getFileHandle(snapshot)).getFile();
+                const half = new Uint8Array(await cut.arrayBuffer()).subarray(0, cut.size >> 1);
+                for (const [name, bytes] of [[snapshot, half], [lean, new Uint8Array(0)]]) {
+                    const writer = await (await dir.getFileHandle(name)).createWritable();
+                    await writer.write(bytes);
+                    await writer.close();
+                }
+            })""",
+        [lean, snapshot],
+    )
+    assert kept_when(page, "disk", lambda found: found == [snapshot]) == [snapshot]
+    page.requests.clear()
+    page.reload()
+    page.wait_for_function(READY, timeout=60_000)
+    assert page.evaluate("window.__sim.info.sources") == {"wasm": "network", "snapshot": "network"}
+    assert page.evaluate("window.__sim.info.snapshot") is True
+    assert len(big_files(page)) == 2
+    assert archives(page) == []
+    sizes = """names => navigator.storage.getDirectory().then(root => root.getDirectoryHandle('ac-engine'))
+        .then(dir => Promise.all(names.map(async name => (await (await dir.getFileHandle(name)).getFile()).size)))"""
+    served = [(site_build / "assets" / "engine" / name).stat().st_size for name in (lean, snapshot)]
+    deadline = time.monotonic() + 30
+    while page.evaluate(sizes, [lean, snapshot]) != served:
+        assert time.monotonic() < deadline, page.evaluate(sizes, [lean, snapshot])
+        page.wait_for_timeout(100)
+    page.fill("#f-profile-turnover", "640000")
+    wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
+    assert not page.errors
+
+
+def test_a_spoilt_cached_snapshot_costs_speed_not_the_engine(page, site_url):
+    """A cut snapshot in Cache Storage: Python boots the usual way, the copy is dropped and fetched again."""
+    keep_in(page, "cache")
+    open_simulator(page, site_url)
+    config = page.evaluate(CONFIG)
+    kept_when(page, "cache", lambda found: len(found) == 2)
     page.requests.clear()
     page.evaluate(
         """url => caches.open('ac-engine').then(async c => {
@@ -238,22 +327,25 @@ def test_a_spoilt_cached_snapshot_costs_speed_not_the_engine(page, site_url):
     assert len(archives(page)) == 1  # booted without the snapshot, Python needs the engine's files
     page.fill("#f-profile-turnover", "640000")
     wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
-    cached_when(page, lambda urls: config["snapshotURL"] not in urls)
+    snapshot = names(config["snapshotURL"])[0]
+    kept_when(page, "cache", lambda found: snapshot not in found)
     page.reload()
     page.wait_for_function(READY, timeout=60_000)
     assert page.evaluate("window.__sim.info.sources.snapshot") == "network"
     assert page.evaluate("window.__sim.info.snapshot") is True
 
 
-def test_the_cache_is_looked_in_only_where_the_page_noted_the_files_kept(page, site_url):
+@pytest.mark.parametrize("store", ["disk", "cache"])
+def test_the_kept_files_are_looked_for_only_where_the_page_noted_them(page, site_url, store):
     """Without the page's note the files come from the network at once; with it but an emptied
-    cache, from the network too; both times the engine starts and the files are kept again."""
+    store, from the network too; both times the engine starts and the files are kept again."""
+    keep_in(page, store)
     open_simulator(page, site_url)
     config = page.evaluate(CONFIG)
-    kept = sorted([config["leanWasmURL"], config["snapshotURL"]])
-    cached_when(page, lambda urls: urls == kept)
-    for forget in ("localStorage.removeItem('ac-engine-kept')", "caches.delete('ac-engine')"):
-        page.evaluate(forget)
+    kept = names(config["leanWasmURL"], config["snapshotURL"])
+    kept_when(page, store, lambda found: found == kept)
+    for forget in ("localStorage.removeItem('ac-engine-kept')", FORGET_STORE):
+        page.evaluate(forget, store) if forget == FORGET_STORE else page.evaluate(forget)
         page.requests.clear()
         page.reload()
         page.wait_for_function(READY, timeout=60_000)
@@ -261,7 +353,7 @@ def test_the_cache_is_looked_in_only_where_the_page_noted_the_files_kept(page, s
         assert len(big_files(page)) == 2
         assert page.evaluate("window.__sim.info.snapshot") is True
         assert page.evaluate(KEPT_NOTE) == config["engine"]
-        assert cached_when(page, lambda urls: urls == kept) == kept
+        assert kept_when(page, store, lambda found: found == kept) == kept
     page.fill("#f-profile-turnover", "640000")
     wait_for_totals(page, expected_totals(dict(engine_assets.DEFAULT_PROFILE, turnover="640000")))
     assert not page.errors
@@ -331,8 +423,8 @@ def test_the_full_runtime_answers_a_request_the_lean_one_cannot(page, site_url, 
             "([f, value]) => document.querySelector(`#sim-whatif tr[data-formula=${f}] [data-indemnity]`)?.dataset.indemnity === value",
             arg=[result["formula"], settled["invoices"][0]["indemnity"]],
         )
-    kept = sorted([config["leanWasmURL"], config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"]])
-    assert cached_when(page, lambda urls: urls == kept) == kept
+    kept = names(config["leanWasmURL"], config["indexURL"] + "pyodide.asm.wasm", config["snapshotURL"])
+    assert kept_when(page, "disk", lambda found: found == kept) == kept
 
 
 # A second engine worker on the page, started with the page's config and digestImage: its answer.

@@ -12,20 +12,23 @@
 // leanWasmURL (the lean runtime: the wasm with only the functions the engine's requests reach,
 // see site/hooks/engine_assets.py),
 // archiveURL (the simulator package as a zip, fetched only when Python boots without the
-// snapshot) and cached (true when the page noted that an earlier visit kept the wasm and the
-// snapshot in Cache Storage); for tests, digestImage asks for `imageDigest` in the answer, the
-// SHA-256 of the runtime's memory as the snapshot's image left it, its stack (`deadStack`, [low,
-// high) addresses, see snapshotReader's writeImage) zeroed. The page may also put the
-// config, as JSON, in the fragment of this script's URL: the engine then starts as soon as the
-// script runs (see the end).
-// `sources` tells where the wasm and the snapshot were read from: "cache" (Cache Storage, kept
-// by an earlier visit), "network", or for the wasm "loader (reason)" when Pyodide compiled it.
+// snapshot), cached (true when the page noted that an earlier visit kept the wasm and the
+// snapshot, see keptFiles) and keptIn ("disk" or "cache": where to keep them, when the browser
+// offers both; the private file system by default); for tests, digestImage asks for
+// `imageDigest` in the answer, the SHA-256 of the runtime's memory as the snapshot's image left
+// it, its stack (`deadStack`, [low, high) addresses, see snapshotReader's writeImage) zeroed. The
+// page may also put the config, as JSON, in the fragment of this script's URL: the engine then
+// starts as soon as the script runs (see the end).
+// `sources` tells where the wasm and the snapshot were read from: "disk" (the origin's private
+// file system) or "cache" (Cache Storage), kept by an earlier visit; "network"; or for the wasm
+// "loader (reason)" when Pyodide compiled it.
 // `runtime` is "lean" or "full"; `fallback` says why the full runtime took over, or is null.
 // A request the lean runtime cannot answer (it reaches a function it lacks: the call traps) is
 // answered by the full runtime, restored from the same snapshot; it then answers every request.
 
 const ENGINE_DIR = "/home/pyodide/engine";
-const CACHE_NAME = "ac-engine";
+// Where the engine's files are kept between visits (see keptFiles): a folder or a cache of this name.
+const KEPT_NAME = "ac-engine";
 // What Pyodide gets instead of python_stdlib.zip when it restores the snapshot: a zip with no
 // file (its end record only). Every module the engine uses is already in the snapshot's memory,
 // so the 2.5 MB download would only serve an import nobody makes; tests/test_cross_runtime.py
@@ -44,47 +47,114 @@ async function fetchOk(url) {
   return response;
 }
 
-/** The engine's Cache Storage, or null where there is none (private mode, opaque origin). */
-async function openCache() {
-  try {
-    return await caches.open(CACHE_NAME);
-  } catch {
-    return null;
-  }
+/** A kept file's name: the last part of its URL (the engine's files have content-hashed names). */
+function fileName(url) {
+  return url.slice(url.lastIndexOf("/") + 1);
 }
 
 /**
- * The decoded copy of ``url`` kept in Cache Storage by an earlier visit, else the network's
- * response. The HTTP cache holds these big files gzipped and would inflate them on every visit.
- * ``lookup`` settles with the cache to look in, or with null to go to the network at once.
+ * Where a visit keeps the engine's big files for the next one, decoded (the HTTP cache holds them
+ * compressed and would inflate them on every visit): the origin's private file system where the
+ * browser lets a worker read its files synchronously, else Cache Storage; ``keptIn`` ("disk" or
+ * "cache") may choose. Nothing is opened before a read or a keep. `read(url)` settles with
+ * `{bytes}` or `{response}`, or null for a file not kept (or refused); `keep(files)` stores the
+ * files given a Blob and drops every other one, so an older engine's files go (``files`` maps each
+ * URL in use to a function giving `{blob, type}`, or null for a file already kept).
  */
-async function cachedOrFetched(lookup, url) {
-  let cached;
+function keptFiles(keptIn) {
+  const disk = typeof FileSystemSyncAccessHandle === "function" && typeof navigator.storage?.getDirectory === "function";
+  return (keptIn ?? (disk ? "disk" : "cache")) === "disk" && disk ? diskFiles() : cacheFiles();
+}
+
+/**
+ * The origin's private file system, folder KEPT_NAME. A file is read whole in one call on this
+ * thread, where Cache Storage hands a Blob over in chunks, each a task of this thread, while the
+ * runtime's start also needs it: the wasm's bytes were in 38 ms sooner (90% interval 6 to 76; 21
+ * interleaved warm loads). The reads run one after the other, a task apart, in the order asked: the
+ * wasm first, so that its compile (off this thread) starts before the snapshot's 9 MB are read.
+ * A file is written whole or not at all (createWritable writes a copy and swaps it in on close);
+ * a file of the right name left empty by a visit cut short is read as missing.
+ */
+function diskFiles() {
+  const folder = (create) => navigator.storage.getDirectory().then((root) => root.getDirectoryHandle(KEPT_NAME, { create }));
+  let reading = null;
+  let turn = Promise.resolve();
+  return {
+    store: "disk",
+    read(url) {
+      reading ??= folder(false);
+      const handle = reading
+        .then((dir) => dir.getFileHandle(fileName(url)))
+        .then((file) => file.createSyncAccessHandle({ mode: "read-only" }));
+      const read = turn.then(() => handle).then(
+        (open) => {
+          try {
+            const size = open.getSize();
+            const bytes = new Uint8Array(size);
+            return size > 0 && open.read(bytes, { at: 0 }) === size ? { bytes } : null;
+          } finally {
+            open.close();
+          }
+        },
+        () => null, // not kept, or refused (a browser that locks the file while another tab reads it)
+      );
+      turn = read.then(() => new Promise((resolve) => setTimeout(resolve, 0)));
+      return read;
+    },
+    async keep(files) {
+      const dir = await folder(true);
+      const names = new Set(Object.keys(files).map(fileName));
+      for await (const name of dir.keys()) if (!names.has(name)) await dir.removeEntry(name).catch(() => {});
+      for (const [url, toKeep] of Object.entries(files)) {
+        const kept = toKeep();
+        if (!kept) continue;
+        const writer = await (await dir.getFileHandle(fileName(url), { create: true })).createWritable();
+        try {
+          await writer.write(kept.blob);
+          await writer.close();
+        } catch (error) {
+          await writer.abort().catch(() => {});
+          throw error;
+        }
+      }
+    },
+  };
+}
+
+/** Cache Storage, cache KEPT_NAME (see keptFiles); none in private modes or opaque origins. */
+function cacheFiles() {
+  let opened = null;
+  const open = () => (opened ??= caches.open(KEPT_NAME));
+  return {
+    store: "cache",
+    async read(url) {
+      const response = await (await open()).match(url);
+      return response ? { response } : null;
+    },
+    async keep(files) {
+      const cache = await open();
+      for (const request of await cache.keys()) if (!(request.url in files)) await cache.delete(request);
+      for (const [url, toKeep] of Object.entries(files)) {
+        const kept = toKeep();
+        if (kept) await cache.put(url, new Response(kept.blob, { headers: { "Content-Type": kept.type } }));
+      }
+    },
+  };
+}
+
+/**
+ * ``url``'s bytes or response: the copy ``kept`` holds (null: go to the network at once), if it
+ * passes ``check``, else the network's response. A kept file that cannot be read costs a download.
+ */
+async function keptOrFetched(kept, url, check) {
+  let found = null;
   try {
-    cached = await (await lookup)?.match(url);
+    found = await kept?.read(url);
   } catch {
-    cached = undefined;
+    found = null;
   }
-  if (cached) return { response: cached, cached: true };
+  if (found?.response || (found?.bytes && check(found.bytes))) return { ...found, cached: true };
   return { response: await fetchOk(url), cached: false };
-}
-
-/**
- * Store the files fetched from the network this time and drop any other (older engines'), once
- * the engine runs, so the writes never delay its start. ``files`` maps each URL in use to a
- * function that gives the Response to store (null when the file came from the cache).
- */
-async function keepOnly(cache, files) {
-  if (!cache) return;
-  try {
-    for (const request of await cache.keys()) if (!(request.url in files)) await cache.delete(request);
-    for (const [url, toKeep] of Object.entries(files)) {
-      const response = toKeep();
-      if (response) await cache.put(url, response);
-    }
-  } catch {
-    // A full or refused cache only costs speed on the next visit.
-  }
 }
 
 /** The SHA-256 of ``bytes``, in hexadecimal. */
@@ -175,22 +245,40 @@ function writeSnapshotPart(target, sparse, image, from, to, shift) {
 }
 
 /**
- * ``url``'s bytes, from Cache Storage or the network (see cachedOrFetched), for ``state``: it
- * gets `responded`, `cached` and `toKeep()`, the Response to store in Cache Storage (null when
- * the file came from there). The body is collected as a Blob, which Chromium fills outside this
- * thread: read here, chunk by chunk or streamed to the compiler, the download waited for this
- * thread, busy with the runtime's start.
+ * ``url``'s bytes, kept by an earlier visit or from the network (see keptOrFetched; ``check`` tells
+ * a whole kept copy), for ``state``: it gets `responded`, `cached` and `toKeep()`, what to keep for
+ * the next visit (`{blob, type}`, or null when the file was kept already). A response's body is
+ * collected as a Blob, which Chromium fills outside this thread: read here, chunk by chunk or
+ * streamed to the compiler, the download waited for this thread, busy with the runtime's start.
  */
-function downloaded(state, lookup, url, type) {
+function downloaded(state, kept, url, type, check) {
   state.toKeep = () => null;
-  state.responded = cachedOrFetched(lookup, url);
+  state.responded = keptOrFetched(kept, url, check);
   return (async () => {
-    const { response, cached } = await state.responded;
+    const { response, bytes, cached } = await state.responded;
     state.cached = cached;
+    if (bytes) return bytes;
     const blob = await response.blob();
-    if (!cached) state.toKeep = () => new Response(blob, { headers: { "Content-Type": type } });
+    if (!cached) state.toKeep = () => ({ blob, type });
     return new Uint8Array(await blob.arrayBuffer());
   })();
+}
+
+/** Whether ``bytes`` can be a snapshot of a ``size``-byte memory (see readSparse). */
+function sparseSnapshot(size, staticSize) {
+  return (bytes) => {
+    try {
+      readSparse(bytes, size, staticSize);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** Whether ``bytes`` start as a wasm module does; V8's compile checks the rest. */
+function wasmModule(bytes) {
+  return bytes.length > 8 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
 }
 
 /**
@@ -206,10 +294,11 @@ function downloaded(state, lookup, url, type) {
  * of this thread in two traces), and the step from the runtime created to ready took 54 instead of
  * 62 ms (medians of 21 interleaved cold loads).
  */
-function snapshotReader(lookup, url, size, staticSize) {
+function snapshotReader(kept, url, size, staticSize) {
   const bytes = new Uint8Array(SNAPSHOT_HEADER_ROOM);
   const state = { bytes };
-  state.complete = downloaded(state, lookup, url, "application/octet-stream").then((data) => readSparse(data, size, staticSize));
+  const whole = sparseSnapshot(size, staticSize);
+  state.complete = downloaded(state, kept, url, "application/octet-stream", whole).then((data) => readSparse(data, size, staticSize));
   state.complete.catch(() => {}); // reported where `complete` is awaited
   let sparse = null;
   let image = null;
@@ -350,9 +439,9 @@ function tableSlots(bytes) {
  * thread while it compiled pyodide.asm.mjs (two runs of 21 interleaved loads: ready 28 and 33 ms
  * sooner cold, 13 ms warm). V8 decodes a whole module off this thread.
  */
-function wasmCompiler(lookup, url) {
+function wasmCompiler(kept, url) {
   const state = {};
-  state.bytes = downloaded(state, lookup, url, "application/wasm");
+  state.bytes = downloaded(state, kept, url, "application/wasm", wasmModule);
   state.module = state.bytes.then(async (data) => {
     const module = await WebAssembly.compile(data); // off this thread
     const slots = sectionSlots(module) ?? tableSlots(data);
@@ -409,23 +498,21 @@ async function start(config) {
     ended.add(name);
     self.postMessage({ progress: { step: ended.size, steps: steps.size } });
   };
-  // Every download and the runtime's compile start now, side by side. Cache Storage is asked
-  // first only where an earlier visit kept the files. On a first visit it is opened only once the
-  // engine runs: asking it first would hold both downloads back by 70 to 150 ms, and opening it
-  // alone takes about 10 ms of this thread, the one the whole start waits for.
-  const cache = config.cached ? openCache() : null;
-  const lookup = cache ?? Promise.resolve(null);
-  const snapshot =
-    config.snapshotURL && config.snapshotSize && config.staticSize
-      ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize, config.staticSize)
-      : null;
+  // Every download and the runtime's compile start now, side by side, the wasm first. The kept
+  // files are looked for first only where an earlier visit kept them. On a first visit their store
+  // is opened only once the engine runs: asking Cache Storage first held both downloads back by 70
+  // to 150 ms, and opening it alone took about 10 ms of this thread, the one the whole start waits for.
+  const kept = keptFiles(config.keptIn);
+  const lookup = config.cached ? kept : null;
+  const withSnapshot = Boolean(config.snapshotURL && config.snapshotSize && config.staticSize);
   // The loader fetches the full wasm under this name; withCompiledWasm gives it ours instead.
   const fullURL = `${config.indexURL}pyodide.asm.wasm`;
-  const leanURL = snapshot && config.leanWasmURL ? config.leanWasmURL : null;
+  const leanURL = withSnapshot && config.leanWasmURL ? config.leanWasmURL : null;
   const wasmURL = leanURL ?? fullURL;
   const wasm = wasmCompiler(lookup, wasmURL);
   let fullWasm = leanURL ? null : wasm;
   const full = () => (fullWasm ??= wasmCompiler(lookup, fullURL));
+  const snapshot = withSnapshot ? snapshotReader(lookup, config.snapshotURL, config.snapshotSize, config.staticSize) : null;
   wasm.responded.then(() => mark("wasm_response"), () => {});
   wasm.bytes.then(() => mark("wasm_bytes"), () => {});
   wasm.module.then(() => (mark("wasm_compiled"), progress("wasm_compiled")), () => {});
@@ -435,10 +522,12 @@ async function start(config) {
   let archive = snapshot ? null : fetchBytes(config.archiveURL);
   archive?.catch(() => {});
   // The loader asks for pyodide.asm.mjs only after its own import and settings: ask sooner. When
-  // the wasm comes from Cache Storage, once its bytes are in: that copy is read on this thread,
+  // the wasm was kept by an earlier visit, once its bytes are in: that copy is read on this thread,
   // and the module's compile and first run, also here, held the read back while the wasm's
-  // compile (off this thread) waited for it. Ready came 15 ms sooner (90% interval 6 to 25; 36
-  // interleaved warm loads); asking for it as soon as Cache Storage answered gained nothing.
+  // compile (off this thread) waited for it. From Cache Storage, ready came 15 ms sooner (90%
+  // interval 6 to 25; 36 interleaved warm loads); asking for it as soon as Cache Storage answered
+  // gained nothing. From the private file system, asking for it at once put the wasm's bytes later
+  // and ready 15 ms later (medians of 15 interleaved warm loads).
   const asmAfter = config.cached
     ? wasm.responded.then(({ cached }) => (cached ? wasm.bytes : null)).then(() => {}, () => {})
     : Promise.resolve();
@@ -572,7 +661,8 @@ async function start(config) {
   // The lean wasm stays kept when the full runtime took over for a request (see onmessage).
   if (config.keepLean) files[config.keepLean] = () => null;
   if (pyodide.fromSnapshot) files[config.snapshotURL] = () => snapshot.toKeep();
-  setTimeout(async () => keepOnly(await (cache ?? openCache()), files), 0);
+  // A full or refused store only costs speed on the next visit.
+  setTimeout(() => kept.keep(files).catch(() => {}), 0);
   return {
     handleJson,
     simulator,
@@ -583,8 +673,8 @@ async function start(config) {
       runtime: pyodide.lean ? "lean" : "full",
       fallback,
       sources: {
-        wasm: wasm.failed ? `loader (${wasm.failed})` : wasm.cached ? "cache" : "network",
-        snapshot: pyodide.fromSnapshot ? (snapshot.cached ? "cache" : "network") : null,
+        wasm: wasm.failed ? `loader (${wasm.failed})` : wasm.cached ? kept.store : "network",
+        snapshot: pyodide.fromSnapshot ? (snapshot.cached ? kept.store : "network") : null,
       },
       origin: performance.timeOrigin,
       start: t0,

@@ -87,7 +87,7 @@ function absoluteURL(url) {
   return new URL(url, document.baseURI).href;
 }
 
-// The engine whose files an earlier visit's worker kept in Cache Storage. The worker looks there
+// The engine whose files an earlier visit's worker kept (its keptFiles). The worker looks there
 // first only when this names the engine it starts: a first visit goes to the network at once.
 const KEPT_KEY = "ac-engine-kept";
 
