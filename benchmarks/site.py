@@ -57,7 +57,10 @@ from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the tests' ow
 VIEWPORT = {"width": 1280, "height": 900}
 LOCALE = "fr-FR"
 READY_TIMEOUT_MS = 60_000
-PRIME_SETTLE_S = 3.0  # after the priming load: time for Chromium to write the wasm code cache
+# The priming load's page stays open this long after ready: time for the engine's worker to keep its
+# files (it writes them after ready, and a page closed before a file is swapped in keeps nothing of
+# it) and for Chromium to write its code caches.
+PRIME_SETTLE_S = 3.0
 SETTLE_POLL_S = 0.2  # a new browser is idle once its processes take less than
 SETTLE_IDLE_CPU_S = 0.02  # this much processor time per poll (10% of one core),
 SETTLE_QUIET_POLLS = 2  # this many polls in a row,
@@ -755,7 +758,7 @@ def persistent(playwright: Any, user_dir: Path) -> Iterator[Any]:
 def warm_series(
     playwright: Any, tmp: Path, base: str, path: str, root: Path, runs: int, pause: float
 ) -> list[Load]:
-    """One persistent profile: a priming load, a pause for Chromium to write its caches, then ``runs`` loads."""
+    """One persistent profile: a priming load left open PRIME_SETTLE_S, then ``runs`` loads."""
     user_dir = Path(tempfile.mkdtemp(prefix="profile-", dir=tmp))
     loads = []
     with persistent(playwright, user_dir) as context:
@@ -763,11 +766,13 @@ def warm_series(
             page = context.new_page()
             try:
                 load = load_page(page, base, path, root)
+                if not i:
+                    page.wait_for_timeout(PRIME_SETTLE_S * 1000)
             finally:
                 page.close()
             if i:
                 loads.append(load)
-            time.sleep(PRIME_SETTLE_S if i == 0 else pause)
+                time.sleep(pause)
     return loads
 
 
@@ -1320,7 +1325,7 @@ def print_methods() -> None:
     print(
         "- cold: a new Chromium per load (empty HTTP cache, no code cache), navigated once its own start-up\n"
         f"  work is over (its processes idle: see settle(); median wait {fmt_ms(median([s * 1000 for s in SETTLED_S]))} ms).\n"
-        f"  warm: a persistent profile per page, loaded once, {PRIME_SETTLE_S:.0f} s for Chromium to write its caches,\n"
+        f"  warm: a persistent profile per page, loaded once and left open {PRIME_SETTLE_S:.0f} s (its files kept, its caches written),\n"
         "  then one new tab per run; --pause s between loads."
     )
     print(

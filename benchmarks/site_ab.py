@@ -125,8 +125,8 @@ def main() -> int:
                     )
                     page = contexts[label].new_page()
                     bench.load_page(page, base, bench.SIM_PATH, root)
+                    page.wait_for_timeout(bench.PRIME_SETTLE_S * 1000)
                     page.close()
-                time.sleep(bench.PRIME_SETTLE_S)
             for run in range(args.runs):
                 for label, root, base in served if run % 2 == 0 else served[::-1]:
                     if mode == "cold":

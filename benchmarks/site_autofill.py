@@ -86,8 +86,8 @@ def on_and_off(playwright: Any, base: str, root: Path, tmp: Path, runs: int) -> 
         with autofill_off(off), bench.persistent(playwright, tmp / f"warm-{off}") as context:
             page = context.new_page()
             bench.load_page(page, base, bench.SIM_PATH, root)
+            page.wait_for_timeout(bench.PRIME_SETTLE_S * 1000)
             page.close()
-            time.sleep(bench.PRIME_SETTLE_S)
     for run in range(runs):
         for off in (False, True) if run % 2 == 0 else (True, False):
             with autofill_off(off):

@@ -208,8 +208,8 @@ def main() -> int:
                     for _ in range(2):
                         page = context.new_page()
                         bench.load_page(page, base, bench.SIM_PATH, root)
+                        page.wait_for_timeout(bench.PRIME_SETTLE_S * 1000)
                         page.close()
-                        time.sleep(bench.PRIME_SETTLE_S)
                     load, events = traced_load(context.new_page(), context, base, root)
             else:
                 with bench.cold_page(playwright) as page:
