@@ -25,9 +25,10 @@ const context = vm.createContext({
 vm.runInContext(fs.readFileSync(workerPath, "utf-8"), context, { filename: workerPath });
 
 const published = new Uint8Array(fs.readFileSync(sparsePath));
-// The worker asks Cache Storage first when the page noted a kept copy: the file comes from there.
-const lookup = Promise.resolve({ match: async () => new Response(published) });
-const reader = context.snapshotReader(lookup, "snapshot.bin", testCase.size, testCase.staticSize);
+// The worker reads its kept copy first when the page noted one: the file comes from there, whole
+// (keptFiles' private file system answers with the bytes; Cache Storage with a Response).
+const kept = { store: "disk", read: async () => ({ bytes: published }) };
+const reader = context.snapshotReader(kept, "snapshot.bin", testCase.size, testCase.staticSize);
 const memory = new Uint8Array(fs.readFileSync(testCase.memory));
 // What the worker keeps at instantiation: the fresh memory's static data (the case's, before the
 // start wrote anything, is given as `fresh`).
