@@ -69,7 +69,7 @@ function keptFiles(keptIn) {
 /**
  * The origin's private file system, folder KEPT_NAME. A file is read whole in one call on this
  * thread, where Cache Storage hands a Blob over in chunks, each a task of this thread, while the
- * runtime's start also needs it: the wasm's bytes were in 38 ms sooner (90% interval 6 to 76; 21
+ * runtime's start also needs it: the wasm's bytes were in 45 ms sooner (90% interval 1 to 70; 15
  * interleaved warm loads). The reads run one after the other, a task apart, in the order asked: the
  * wasm first, so that its compile (off this thread) starts before the snapshot's 9 MB are read.
  * A file is written whole or not at all (createWritable writes a copy and swaps it in on close);
@@ -147,8 +147,9 @@ function cacheFiles() {
 }
 
 /**
- * ``url``'s bytes or response: the copy ``kept`` holds (null: go to the network at once), if it
- * passes ``check``, else the network's response. A kept file that cannot be read costs a download.
+ * ``url``'s bytes or response: the copy ``kept`` holds (null: go to the network at once), else the
+ * network's response. Kept bytes must pass ``check``; a kept Response is checked as it is read (by
+ * V8's compile, or readSparse). A kept file that cannot be read costs a download.
  */
 async function keptOrFetched(kept, url, check) {
   let found = null;
@@ -530,8 +531,8 @@ async function start(config) {
   // and the module's compile and first run, also here, held the read back while the wasm's
   // compile (off this thread) waited for it. From Cache Storage, ready came 15 ms sooner (90%
   // interval 6 to 25; 36 interleaved warm loads); asking for it as soon as Cache Storage answered
-  // gained nothing. From the private file system, asking for it at once put the wasm's bytes later
-  // and ready 15 ms later (medians of 15 interleaved warm loads).
+  // gained nothing. From the private file system, asking for it at once put the wasm's bytes 50 ms
+  // later and ready 44 ms later (paired medians of 15 interleaved warm loads).
   const asmAfter = config.cached
     ? wasm.responded.then(({ cached }) => (cached ? wasm.bytes : null)).then(() => {}, () => {})
     : Promise.resolve();
