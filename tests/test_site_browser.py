@@ -171,7 +171,7 @@ KEPT_FILES = """store => store === 'cache'
 # A file written into the engine's store by the page, as an earlier engine's would be.
 KEEP_FILE = """([store, name, text]) => store === 'cache'
     ? caches.open('ac-engine').then(c => c.put(new URL('../assets/engine/' + name, location), new Response(text)))
-    : navigator.storage.getDirectory().then(root => root.getDirectoryHandle('ac-engine'))
+    : navigator.storage.getDirectory().then(root => root.getDirectoryHandle('ac-engine', {create: true}))
         .then(dir => dir.getFileHandle(name, {create: true})).then(file => file.createWritable())
         .then(async writer => { await writer.write(text); await writer.close(); })"""
 # The store emptied, as a browser clearing site data would (the folder only once the worker is done
@@ -198,12 +198,12 @@ def keep_in(page: Any, store: str) -> None:
     """Serve the simulator page with a config asking the worker to keep its files in ``store``
     ("disk", the default where the browser offers it, or "cache")."""
 
+    def with_store(match: re.Match[str]) -> str:
+        return match[1] + json.dumps(dict(json.loads(match[2]), keptIn=store)) + match[3]
+
     def fulfil(route: Any) -> None:
-        html = route.fetch().text()
-        config = lambda m: m[1] + json.dumps(dict(json.loads(m[2]), keptIn=store)) + m[3]  # noqa: E731
-        route.fulfill(
-            status=200, content_type="text/html; charset=utf-8", body=SIM_CONFIG.sub(config, html, 1)
-        )
+        html = SIM_CONFIG.sub(with_store, route.fetch().text(), 1)
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
 
     page.route("**/simulateur/", fulfil)
 
@@ -243,13 +243,14 @@ def test_a_second_visit_starts_from_the_kept_files(page, site_url, store):
     """The runtime and the snapshot are kept decoded, in the private file system or Cache
     Storage; the next visit asks for neither."""
     keep_in(page, store)
+    page.goto(site_url)
+    page.evaluate(KEEP_FILE, [store, "snapshot-0.bin", "old"])  # an older engine's file goes on the way
     open_simulator(page, site_url)
     config = page.evaluate(CONFIG)
     assert page.evaluate("window.__sim.info.sources") == {"wasm": "network", "snapshot": "network"}
     kept = names(config["leanWasmURL"], config["snapshotURL"])
     kept_when(page, store, lambda found: found == kept)
     assert page.evaluate(KEPT_NOTE) == config["engine"]  # the next visit looks there first
-    page.evaluate(KEEP_FILE, [store, "snapshot-0.bin", "old"])  # an older engine's file goes on the way
     page.requests.clear()
     page.reload()
     page.wait_for_function(READY, timeout=60_000)
@@ -344,8 +345,8 @@ def test_the_kept_files_are_looked_for_only_where_the_page_noted_them(page, site
     config = page.evaluate(CONFIG)
     kept = names(config["leanWasmURL"], config["snapshotURL"])
     kept_when(page, store, lambda found: found == kept)
-    for forget in ("localStorage.removeItem('ac-engine-kept')", FORGET_STORE):
-        page.evaluate(forget, store) if forget == FORGET_STORE else page.evaluate(forget)
+    for forget in ("() => localStorage.removeItem('ac-engine-kept')", FORGET_STORE):
+        page.evaluate(forget, store)
         page.requests.clear()
         page.reload()
         page.wait_for_function(READY, timeout=60_000)

@@ -119,8 +119,11 @@ function diskFiles() {
       };
       const writes = Object.entries(files).map(([url, toKeep]) => [url, toKeep()]);
       await Promise.all(writes.filter(([, kept]) => kept).map(([url, kept]) => write(url, kept)));
+      // Another tab's file being written (Chromium writes NAME.crswap, then swaps it in) is left alone.
       const names = new Set(writes.map(([url]) => fileName(url)));
-      for await (const name of dir.keys()) if (!names.has(name)) await dir.removeEntry(name).catch(() => {});
+      for await (const name of dir.keys()) {
+        if (!names.has(name) && !name.endsWith(".crswap")) await dir.removeEntry(name).catch(() => {});
+      }
     },
   };
 }
