@@ -272,18 +272,6 @@ function downloaded(state, kept, url, type, check) {
   })();
 }
 
-/** Whether ``bytes`` can be a snapshot of a ``size``-byte memory (see readSparse). */
-function sparseSnapshot(size, staticSize) {
-  return (bytes) => {
-    try {
-      readSparse(bytes, size, staticSize);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-}
-
 /** Whether ``bytes`` start as a wasm module does; V8's compile checks the rest. */
 function wasmModule(bytes) {
   return bytes.length > 8 && bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d;
@@ -305,8 +293,19 @@ function wasmModule(bytes) {
 function snapshotReader(kept, url, size, staticSize) {
   const bytes = new Uint8Array(SNAPSHOT_HEADER_ROOM);
   const state = { bytes };
-  const whole = sparseSnapshot(size, staticSize);
-  state.complete = downloaded(state, kept, url, "application/octet-stream", whole).then((data) => readSparse(data, size, staticSize));
+  // A kept copy is read once, to check it: that reading serves when its bytes are handed over.
+  let checked = null;
+  const whole = (data) => {
+    try {
+      checked = readSparse(data, size, staticSize);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  state.complete = downloaded(state, kept, url, "application/octet-stream", whole).then((data) =>
+    checked?.data === data ? checked : readSparse(data, size, staticSize),
+  );
   state.complete.catch(() => {}); // reported where `complete` is awaited
   let sparse = null;
   let image = null;
