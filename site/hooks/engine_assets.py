@@ -350,6 +350,17 @@ def _uleb(data: bytes, at: int) -> tuple[int, int]:
             return value, at
 
 
+def _sleb(data: bytes, at: int) -> tuple[int, int]:
+    """A signed LEB128 number at ``at``, and where it ends.
+
+    >>> _sleb(bytes([0x7F]), 0), _sleb(bytes([0xC0, 0x00]), 0)
+    ((-1, 1), (64, 2))
+    """
+    value, end = _uleb(data, at)
+    bits = 7 * (end - at)
+    return (value - (1 << bits) if data[end - 1] & 0x40 else value), end
+
+
 def initial_memory(wasm: bytes) -> bytes:
     """The memory a wasm module starts with: zeros and its active data segments (no code runs)."""
     if wasm[:4] != b"\0asm":
@@ -548,8 +559,8 @@ def table_slots(wasm: bytes) -> dict[int, int] | None:
             flags, cursor = _uleb(wasm, cursor)
             if flags != 0 or wasm[cursor] != 0x41:  # active, table 0, `i32.const N; end`
                 return None
-            offset, cursor = _uleb(wasm, cursor + 1)  # a positive N reads the same unsigned
-            if offset >= 1 << 31 or wasm[cursor] != 0x0B:
+            offset, cursor = _sleb(wasm, cursor + 1)
+            if offset < 0 or wasm[cursor] != 0x0B:
                 return None
             number, cursor = _uleb(wasm, cursor + 1)
             for position in range(number):
